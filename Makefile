@@ -1,0 +1,40 @@
+# The two commands the README opens with: `make up` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help up down test setup lint unit bench clean
+
+help:
+	@echo "make up      local kind cluster with the platform installed and the example DAG run once"
+	@echo "make down    delete that cluster"
+	@echo "make test    set up everything from nothing and run the whole test suite"
+	@echo "make lint    ruff, hadolint, helm lint"
+	@echo "make bench   pipeline benchmark against the book's approach (1,000,000 ratings)"
+
+up:
+	@scripts/kind/up.sh
+
+down:
+	@scripts/kind/down.sh
+
+setup:
+	@scripts/setup-dev.sh
+
+lint: setup
+	@echo "==> ruff"
+	@$(VENV)/bin/ruff check .
+	@echo "==> helm lint --strict"
+	@for v in "" values/kind.yaml values/production.yaml; do \
+	  helm lint --strict chart $${v:+-f $$v} >/dev/null || { helm lint --strict chart $${v:+-f $$v}; exit 1; }; \
+	done
+
+test: lint
+	@echo "==> pytest"
+	@$(VENV)/bin/pytest
+
+bench: setup
+	@$(VENV)/bin/python scripts/benchmark_pipeline.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,60 @@
+"""MovieLens ranking: fetch a day of ratings, rank the movies, load the ranking into MySQL.
+
+Each task is a container with its own image and dependencies (see images/); this DAG
+only knows their command-line contracts. Files live on the data volume, named by the
+run's data interval: /data/ratings/{ds}.json and /data/rankings/{ds}.csv.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from container_tasks import ContainerTask, PipelineSettings, Resources, container_task, env_from_secret
+
+DAY = "{{ data_interval_start | ds }}"
+NEXT_DAY = "{{ data_interval_end | ds }}"
+RATINGS_FILE = f"/data/ratings/{DAY}.json"
+RANKINGS_FILE = f"/data/rankings/{DAY}.csv"
+
+settings = PipelineSettings.from_env()
+
+with DAG(
+    dag_id="movielens_ranking",
+    description="Rank movies by a day's MovieLens ratings and load the ranking into MySQL",
+    # A data-interval timetable: each run covers [data_interval_start, data_interval_end).
+    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+    start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
+    end_date=pendulum.datetime(2019, 12, 31, tz="UTC"),
+    catchup=False,  # a backfill of 2019 is an explicit choice: `airflow backfill create`
+    max_active_runs=4,
+    tags=["movielens", "kubernetes-pod-operator"],
+) as dag:
+    fetch_ratings = container_task(ContainerTask(
+        task_id="fetch_ratings",
+        image=settings.images["fetch"],
+        arguments=["--start-date", DAY, "--end-date", NEXT_DAY, "--output-path", RATINGS_FILE,
+                   "--host", settings.api_url, "--batch-size", "10000"],
+        secret_env=[env_from_secret("API_USER", settings.api_secret, "username"),
+                    env_from_secret("API_PASSWORD", settings.api_secret, "password")],
+    ), settings)
+
+    rank_movies = container_task(ContainerTask(
+        task_id="rank_movies",
+        image=settings.images["rank"],
+        arguments=["--input-path", RATINGS_FILE, "--output-path", RANKINGS_FILE, "--min-ratings", "2"],
+        resources=Resources(memory_request="256Mi", memory_limit="1Gi"),
+    ), settings)
+
+    load_rankings = container_task(ContainerTask(
+        task_id="load_rankings",
+        image=settings.images["load"],
+        arguments=["--input-path", RANKINGS_FILE, "--ranking-date", DAY],
+        env={"MYSQL_HOST": settings.db_host, "MYSQL_PORT": settings.db_port,
+             "MYSQL_DATABASE": settings.db_name},
+        secret_env=[env_from_secret("MYSQL_USER", settings.db_secret, "username"),
+                    env_from_secret("MYSQL_PASSWORD", settings.db_secret, "password")],
+    ), settings)
+
+    fetch_ratings >> rank_movies >> load_rankings

@@ -1,0 +1,1 @@
+"""MovieLens ratings API: the book's contract, served from a sorted columnar store."""

@@ -1,0 +1,1 @@
+"""fetch-ratings: page through the MovieLens API and write one JSON file."""

@@ -1,0 +1,1 @@
+"""load-rankings: load one day of movie rankings into MySQL."""

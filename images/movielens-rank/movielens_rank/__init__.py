@@ -1,0 +1,1 @@
+"""rank-movies: rank movies of one day by average rating."""

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# `make up`: a kind cluster with the whole platform, and one run of the DAG.
+#
+# Steps: check tools -> create the cluster (data hostPath mount) -> build and load every
+# image under images/ -> serve this repository to git-sync (git daemon) -> helm upgrade
+# --install --wait -> trigger movielens_ranking through the REST API v2 and wait for it.
+#
+# Environment overrides: KIND_CLUSTER_NAME (movielens), RELEASE (movielens-platform),
+# NAMESPACE (airflow), DATA_DIR (<repo>/.kind-data), GIT_PORT (9418), IMAGE_TAG (0.1.0),
+# CA_BUNDLE (a CA file handed to image builds behind an intercepting proxy),
+# GIT_REPO / GIT_REF (use a fork instead of the local git daemon), LOCAL_PORT (8080).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CLUSTER="${KIND_CLUSTER_NAME:-movielens}"
+RELEASE="${RELEASE:-movielens-platform}"
+NAMESPACE="${NAMESPACE:-airflow}"
+DATA_DIR="${DATA_DIR:-$ROOT/.kind-data}"
+GIT_PORT="${GIT_PORT:-9418}"
+IMAGE_TAG="${IMAGE_TAG:-0.1.0}"
+LOCAL_PORT="${LOCAL_PORT:-8080}"
+DAG_ID="movielens_ranking"
+CONTEXT="kind-$CLUSTER"
+STATE_DIR="$ROOT/.kind-state"
+
+step() { printf '\n==> %s\n' "$*"; }
+die() { printf 'up.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+
+step "Checking the tools"
+missing=()
+for tool in docker kind helm kubectl git curl python3; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  die "missing: ${missing[*]}. Install them first (helm: scripts/install-helm.sh DIR; kind: https://kind.sigs.k8s.io)."
+fi
+docker info >/dev/null 2>&1 || die "docker is installed but its daemon is not reachable (is it running?)"
+echo "docker, kind, helm, kubectl, git, curl, python3: found"
+
+step "Creating the kind cluster '$CLUSTER' (data directory $DATA_DIR)"
+mkdir -p "$DATA_DIR" "$STATE_DIR"
+# task pods run as uid 10001 and write to this directory through the hostPath volume
+chmod 0777 "$DATA_DIR"
+if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+  echo "cluster '$CLUSTER' already exists"
+else
+  sed "s|@DATA_DIR@|$DATA_DIR|" "$ROOT/scripts/kind/cluster.yaml" > "$STATE_DIR/cluster.yaml"
+  kind create cluster --name "$CLUSTER" --config "$STATE_DIR/cluster.yaml" --wait 180s
+fi
+
+step "Building and loading the images"
+build_args=()
+if [ -n "${CA_BUNDLE:-}" ]; then
+  build_args+=(--secret "id=ca_bundle,src=$CA_BUNDLE")
+fi
+shopt -s nullglob
+dockerfiles=("$ROOT"/images/*/Dockerfile)
+[ "${#dockerfiles[@]}" -gt 0 ] || die "no images/*/Dockerfile found"
+for dockerfile in "${dockerfiles[@]}"; do
+  dir="$(dirname "$dockerfile")"
+  name="$(basename "$dir")"
+  echo "--> $name:$IMAGE_TAG"
+  DOCKER_BUILDKIT=1 docker build ${build_args[@]+"${build_args[@]}"} -t "$name:$IMAGE_TAG" "$dir"
+  kind load docker-image "$name:$IMAGE_TAG" --name "$CLUSTER"
+done
+
+step "Serving the DAG repository to git-sync"
+if [ -n "${GIT_REPO:-}" ]; then
+  repo_url="$GIT_REPO"
+  ref="${GIT_REF:-main}"
+  echo "using $repo_url at $ref"
+else
+  # git daemon on the kind network's gateway: the node reaches the host there.
+  gateway="$(docker network inspect kind --format '{{range .IPAM.Config}}{{.Gateway}} {{end}}' | tr ' ' '\n' | grep -E '^[0-9.]+$' | head -n 1)"
+  [ -n "$gateway" ] || die "could not find the IPv4 gateway of the docker network 'kind'"
+  ref="${GIT_REF:-$(git -C "$ROOT" rev-parse --abbrev-ref HEAD)}"
+  if [ -f "$STATE_DIR/git-daemon.pid" ] && kill -0 "$(cat "$STATE_DIR/git-daemon.pid")" 2>/dev/null; then
+    echo "git daemon already running (pid $(cat "$STATE_DIR/git-daemon.pid"))"
+  else
+    git daemon --base-path="$(dirname "$ROOT")" --export-all --reuseaddr \
+      --listen="$gateway" --port="$GIT_PORT" --detach --pid-file="$STATE_DIR/git-daemon.pid" "$ROOT"
+    echo "git daemon listening on $gateway:$GIT_PORT (pid $(cat "$STATE_DIR/git-daemon.pid"))"
+  fi
+  repo_url="git://$gateway:$GIT_PORT/$(basename "$ROOT")"
+  echo "git-sync will clone $repo_url at $ref (committed changes only)"
+fi
+
+step "Installing the chart (helm upgrade --install --wait)"
+helm upgrade --install "$RELEASE" "$ROOT/chart" \
+  --kube-context "$CONTEXT" --namespace "$NAMESPACE" --create-namespace \
+  --values "$ROOT/values/kind.yaml" \
+  --set-string "dags.gitSync.repo=$repo_url" --set-string "dags.gitSync.ref=$ref" \
+  --wait --timeout 20m
+
+fullname="$(helm get values "$RELEASE" --kube-context "$CONTEXT" -n "$NAMESPACE" --all -o json \
+  | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v.get("fullnameOverride") or "")')"
+if [ -z "$fullname" ]; then
+  case "$RELEASE" in *movielens-platform*) fullname="$RELEASE" ;; *) fullname="$RELEASE-movielens-platform" ;; esac
+fi
+admin_secret="$fullname-airflow"
+password="$(kubectl --context "$CONTEXT" -n "$NAMESPACE" get secret "$admin_secret" -o jsonpath='{.data.admin-password}' | base64 -d)"
+
+step "Port-forwarding the api-server to localhost:$LOCAL_PORT"
+kubectl --context "$CONTEXT" -n "$NAMESPACE" port-forward "svc/$fullname-api-server" "$LOCAL_PORT:8080" \
+  > "$STATE_DIR/port-forward.log" 2>&1 &
+echo $! > "$STATE_DIR/port-forward.pid"
+api="http://localhost:$LOCAL_PORT"
+for _ in $(seq 1 30); do
+  curl -sf "$api/api/v2/monitor/health" >/dev/null && break
+  sleep 2
+done
+curl -sf "$api/api/v2/monitor/health" >/dev/null || die "the api-server is not reachable at $api (see $STATE_DIR/port-forward.log)"
+
+step "Triggering $DAG_ID through the REST API v2"
+token="$(curl -sf -X POST "$api/auth/token" -H 'Content-Type: application/json' \
+  -d "$(python3 -c 'import json,sys; print(json.dumps({"username": "admin", "password": sys.argv[1]}))' "$password")" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
+for _ in $(seq 1 60); do
+  curl -sf "${auth[@]}" "$api/api/v2/dags/$DAG_ID" >/dev/null && break
+  echo "waiting for git-sync and the dag-processor to register $DAG_ID ..."
+  sleep 5
+done
+curl -sf "${auth[@]}" -X PATCH "$api/api/v2/dags/$DAG_ID" -d '{"is_paused": false}' >/dev/null \
+  || die "DAG $DAG_ID not found (check the dag-processor and git-sync logs)"
+# A 2019 logical date: the data interval (the day before it) decides which ratings are ranked.
+run_id="$(curl -sf "${auth[@]}" -X POST "$api/api/v2/dags/$DAG_ID/dagRuns" \
+  -d "{\"logical_date\": \"${LOGICAL_DATE:-2019-01-02T00:00:00Z}\"}" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["dag_run_id"])')"
+echo "dag run $run_id"
+
+step "Waiting for the run to finish"
+state=""
+for _ in $(seq 1 120); do
+  state="$(curl -sf "${auth[@]}" "$api/api/v2/dags/$DAG_ID/dagRuns/$run_id" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')"
+  echo "state: $state"
+  case "$state" in success|failed) break ;; esac
+  sleep 10
+done
+[ "$state" = "success" ] || die "dag run $run_id ended in state '$state'"
+
+step "Done"
+cat <<INFO
+Airflow UI:  $api  (port-forward pid $(cat "$STATE_DIR/port-forward.pid"); restart it with
+             kubectl --context $CONTEXT -n $NAMESPACE port-forward svc/$fullname-api-server $LOCAL_PORT:8080)
+Login:       admin / the password from
+             kubectl --context $CONTEXT -n $NAMESPACE get secret $admin_secret -o jsonpath='{.data.admin-password}' | base64 -d
+Task output: $DATA_DIR (ratings/, rankings/)
+Remove it:   make down
+INFO

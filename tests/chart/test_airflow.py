@@ -1,0 +1,321 @@
+"""Airflow components: executor, config, pod template, migrations, secrets, admin user."""
+
+from __future__ import annotations
+
+import yaml
+from chart_helpers import (
+    AIRFLOW_COMPONENTS,
+    FULLNAME,
+    airflow_cfg,
+    component,
+    container,
+    env_of,
+    env_values,
+    find,
+    find_all,
+    render,
+    render_error,
+    secret_data,
+    worker_pod,
+)
+
+API_URL = f"http://{FULLNAME}-api-server:8080/execution/"
+
+
+def test_kubernetes_executor_and_execution_api_url():
+    cfg = airflow_cfg(render())
+    assert cfg["core"]["executor"] == "KubernetesExecutor"
+    assert cfg["core"]["execution_api_server_url"] == API_URL
+    assert cfg["kubernetes_executor"]["pod_template_file"] == "/opt/airflow/pod_templates/pod_template.yaml"
+    assert cfg["kubernetes_executor"]["namespace"] == "airflow"
+    assert cfg["kubernetes_executor"]["worker_container_repository"] == "apache/airflow"
+    assert cfg["kubernetes_executor"]["worker_container_tag"] == "3.3.2"
+    assert cfg["core"]["load_examples"] == "False"
+
+
+def test_execution_api_url_follows_service_port():
+    cfg = airflow_cfg(render({"airflow": {"apiServer": {"service": {"port": 9090}}}}))
+    assert cfg["core"]["execution_api_server_url"] == f"http://{FULLNAME}-api-server:9090/execution/"
+    assert cfg["api"]["port"] == "9090"
+
+
+def test_user_config_is_merged_and_wins():
+    cfg = airflow_cfg(
+        render({"airflow": {"config": {"core": {"parallelism": 8, "load_examples": "True"}, "webserver": {"x": "y"}}}})
+    )
+    assert cfg["core"]["parallelism"] == "8"
+    assert cfg["core"]["load_examples"] == "True"
+    assert cfg["webserver"]["x"] == "y"
+    assert cfg["core"]["executor"] == "KubernetesExecutor"
+
+
+def test_secret_config_keys_are_refused():
+    for section, key in (
+        ("core", "fernet_key"),
+        ("database", "sql_alchemy_conn"),
+        ("api_auth", "jwt_secret"),
+        ("api", "secret_key"),
+    ):
+        err = render_error(values={"airflow": {"config": {section: {key: "x"}}}})
+        assert f"airflow.config.{section}.{key} is a secret" in err
+
+
+def test_api_server_deployment_and_service():
+    docs = render()
+    api = component(docs, "api-server")
+    main = container(api, "api-server")
+    assert main["args"] == ["bash", "-c", "exec airflow api-server"]
+    assert main["ports"] == [{"name": "api", "containerPort": 8080, "protocol": "TCP"}]
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert main[probe]["httpGet"]["path"] == "/api/v2/monitor/health"
+    svc = find(docs, "Service", f"{FULLNAME}-api-server")
+    assert svc["spec"]["ports"][0]["port"] == 8080
+    assert svc["spec"]["selector"]["app.kubernetes.io/component"] == "api-server"
+
+
+def test_components_have_probes_and_commands():
+    docs = render()
+    sched = container(component(docs, "scheduler"), "scheduler")
+    assert sched["args"][-1] == "exec airflow scheduler"
+    assert sched["livenessProbe"]["httpGet"] == {"path": "/health", "port": "health"}
+    assert airflow_cfg(docs)["scheduler"]["enable_health_check"] == "True"
+    for name, job in (("dag-processor", "DagProcessorJob"), ("triggerer", "TriggererJob")):
+        c = container(component(docs, name), name)
+        assert c["args"][-1] == f"exec airflow {name}"
+        assert f"--job-type {job}" in c["livenessProbe"]["exec"]["command"][-1]
+
+
+def test_replicas_are_configurable():
+    docs = render({"airflow": {"scheduler": {"replicas": 2}, "apiServer": {"replicas": 3}}})
+    assert component(docs, "scheduler")["spec"]["replicas"] == 2
+    assert component(docs, "api-server")["spec"]["replicas"] == 3
+
+
+def test_every_component_waits_for_migrations():
+    docs = render()
+    for name in AIRFLOW_COMPONENTS:
+        init = container(component(docs, name), "wait-for-migrations", init=True)
+        assert init["args"] == ["bash", "-c", "exec airflow db check-migrations --migration-wait-timeout=900"]
+        assert (
+            env_of(init)["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]["valueFrom"]["secretKeyRef"]["name"]
+            == f"{FULLNAME}-metadata"
+        )
+
+
+def test_migration_job_is_plain_job_named_by_checksum():
+    docs = render()
+    jobs = find_all(docs, "Job")
+    assert len(jobs) == 1
+    job = jobs[0]
+    assert "helm.sh/hook" not in (job["metadata"].get("annotations") or {})
+    assert job["metadata"]["name"].startswith(f"{FULLNAME}-migrate-")
+    assert container(job, "migrate")["args"] == ["bash", "-c", "exec airflow db migrate"]
+    assert "ttlSecondsAfterFinished" not in job["spec"]
+    # a new image makes a new Job (rerun on upgrade); same values keep the same name
+    other = find_all(render({"airflow": {"image": {"tag": "3.3.3"}}}), "Job")[0]
+    assert other["metadata"]["name"] != job["metadata"]["name"]
+    assert find_all(render(), "Job")[0]["metadata"]["name"] == job["metadata"]["name"]
+    ttl = find_all(render({"airflow": {"migrations": {"ttlSecondsAfterFinished": 600}}}), "Job")[0]
+    assert ttl["spec"]["ttlSecondsAfterFinished"] == 600
+
+
+def test_secrets_are_referenced_never_inlined():
+    docs = render()
+    generated = secret_data(docs, f"{FULLNAME}-airflow")
+    assert set(generated) == {"fernet-key", "jwt-secret", "api-secret-key", "admin-password"}
+    assert len(generated["jwt-secret"]) == 48
+    for name in AIRFLOW_COMPONENTS:
+        env = env_of(container(component(docs, name), name))
+        for var, key in (
+            ("AIRFLOW__CORE__FERNET_KEY", "fernet-key"),
+            ("AIRFLOW__API_AUTH__JWT_SECRET", "jwt-secret"),
+            ("AIRFLOW__API__SECRET_KEY", "api-secret-key"),
+        ):
+            assert env[var]["valueFrom"]["secretKeyRef"] == {"name": f"{FULLNAME}-airflow", "key": key}
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]["valueFrom"]["secretKeyRef"] == {
+            "name": f"{FULLNAME}-metadata",
+            "key": "connection",
+        }
+    # no secret value appears anywhere outside Secrets
+    secret_values = [
+        v for s in find_all(docs, "Secret") for v in secret_data(docs, s["metadata"]["name"]).values() if len(v) >= 16
+    ]
+    text = yaml.safe_dump([d for d in docs if d["kind"] != "Secret"])
+    for value in secret_values:
+        assert value not in text
+
+
+def test_same_jwt_secret_for_scheduler_api_server_and_workers():
+    docs = render()
+    refs = []
+    for obj, name in ((component(docs, "scheduler"), "scheduler"), (component(docs, "api-server"), "api-server")):
+        refs.append(env_of(container(obj, name))["AIRFLOW__API_AUTH__JWT_SECRET"]["valueFrom"]["secretKeyRef"])
+    refs.append(
+        env_of(container(worker_pod(docs), "base"))["AIRFLOW__API_AUTH__JWT_SECRET"]["valueFrom"]["secretKeyRef"]
+    )
+    assert refs[0] == refs[1] == refs[2]
+
+
+def test_metadata_connection_uses_mysqldb_and_bundled_mysql():
+    docs = render()
+    conn = secret_data(docs, f"{FULLNAME}-metadata")["connection"]
+    password = secret_data(docs, f"{FULLNAME}-mysql")["airflow-password"]
+    assert conn == f"mysql+mysqldb://airflow:{password}@{FULLNAME}-mysql:3306/airflow?charset=utf8mb4"
+
+
+def test_existing_secrets_are_used():
+    docs = render(
+        {
+            "airflow": {"secrets": {"existingSecret": "core"}, "admin": {"existingSecret": "admin"}},
+            "movielensApi": {"existingSecret": "api-creds"},
+            "pipeline": {"database": {"existingSecret": "db-creds"}},
+        }
+    )
+    secret_names = {s["metadata"]["name"] for s in find_all(docs, "Secret")}
+    assert f"{FULLNAME}-airflow" not in secret_names
+    assert f"{FULLNAME}-movielens-api" not in secret_names
+    assert f"{FULLNAME}-movielens-db" not in secret_names
+    env = env_of(container(component(docs, "scheduler"), "scheduler"))
+    assert env["AIRFLOW__CORE__FERNET_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "core"
+    init = container(component(docs, "api-server"), "write-passwords", init=True)
+    assert env_of(init)["ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "admin", "key": "password"}
+    api = container(component(docs, "movielens-api"), "movielens-api")
+    assert env_of(api)["API_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "api-creds"
+    mysql = container(component(docs, "mysql"), "mysql")
+    assert env_of(mysql)["PLATFORM_MOVIELENS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "db-creds",
+        "key": "password",
+    }
+
+
+def test_only_admin_secret_existing_keeps_generated_core_secrets():
+    docs = render({"airflow": {"admin": {"existingSecret": "admin"}}})
+    assert set(secret_data(docs, f"{FULLNAME}-airflow")) == {"fernet-key", "jwt-secret", "api-secret-key"}
+
+
+def test_admin_user_via_simple_auth_manager_passwords_file():
+    docs = render({"airflow": {"admin": {"username": "boss"}}})
+    cfg = airflow_cfg(docs)
+    assert cfg["core"]["simple_auth_manager_users"] == "boss:admin"
+    assert cfg["core"]["simple_auth_manager_passwords_file"] == "/opt/airflow/auth/passwords.json"
+    api = component(docs, "api-server")
+    init = container(api, "write-passwords", init=True)
+    assert env_values(init)["ADMIN_USERNAME"] == "boss"
+    assert env_of(init)["ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": f"{FULLNAME}-airflow",
+        "key": "admin-password",
+    }
+    assert "/opt/airflow/auth/passwords.json" in init["args"][-1]
+    # the file is written to a writable emptyDir shared with the api-server
+    mounts = {m["name"]: m["mountPath"] for m in container(api, "api-server")["volumeMounts"]}
+    assert mounts["auth"] == "/opt/airflow/auth"
+    vols = {v["name"]: v for v in api["spec"]["template"]["spec"]["volumes"]}
+    assert "emptyDir" in vols["auth"]
+
+
+def test_config_mounted_as_airflow_cfg_everywhere():
+    docs = render()
+    for name in AIRFLOW_COMPONENTS:
+        mounts = {m["mountPath"]: m for m in container(component(docs, name), name)["volumeMounts"]}
+        assert mounts["/opt/airflow/airflow.cfg"]["subPath"] == "airflow.cfg"
+    mounts = {m["mountPath"] for m in container(worker_pod(docs), "base")["volumeMounts"]}
+    assert "/opt/airflow/airflow.cfg" in mounts
+
+
+def test_config_change_restarts_components():
+    a = component(render(), "scheduler")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+    b = component(render({"airflow": {"config": {"core": {"parallelism": 4}}}}), "scheduler")["spec"]["template"][
+        "metadata"
+    ]["annotations"]["checksum/config"]
+    assert a != b
+
+
+def test_worker_pod_template():
+    docs = render(
+        {
+            "airflow": {
+                "workers": {
+                    "extraEnv": [{"name": "EXTRA", "value": "1"}],
+                    "nodeSelector": {"pool": "tasks"},
+                    "tolerations": [{"key": "tasks", "operator": "Exists", "effect": "NoSchedule"}],
+                    "annotations": {"team": "data"},
+                    "labels": {"tier": "worker"},
+                    "extraVolumes": [{"name": "scratch", "emptyDir": {}}],
+                    "extraVolumeMounts": [{"name": "scratch", "mountPath": "/scratch"}],
+                    "resources": {
+                        "requests": {"cpu": "250m", "memory": "512Mi"},
+                        "limits": {"cpu": "2", "memory": "2Gi"},
+                    },
+                }
+            }
+        }
+    )
+    pod = worker_pod(docs)
+    assert pod["kind"] == "Pod"
+    spec = pod["spec"]
+    assert [c["name"] for c in spec["containers"]] == ["base"]
+    base = spec["containers"][0]
+    assert base["image"] == "apache/airflow:3.3.2"
+    assert env_values(base)["EXTRA"] == "1"
+    assert spec["nodeSelector"] == {"pool": "tasks"}
+    assert spec["tolerations"][0]["key"] == "tasks"
+    assert pod["metadata"]["annotations"] == {"team": "data"}
+    assert pod["metadata"]["labels"]["tier"] == "worker"
+    assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "worker"
+    assert {"name": "scratch", "mountPath": "/scratch"} in base["volumeMounts"]
+    assert base["resources"]["limits"]["memory"] == "2Gi"
+    assert spec["serviceAccountName"] == f"{FULLNAME}-worker"
+    assert spec["restartPolicy"] == "Never"
+    # workers talk to the execution API, not to the metadata database
+    assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in env_of(base)
+    # the scheduler mounts this template where [kubernetes_executor] pod_template_file points
+    sched = component(docs, "scheduler")
+    mount = [m for m in container(sched, "scheduler")["volumeMounts"] if m["name"] == "pod-template"][0]
+    assert mount["mountPath"] == airflow_cfg(docs)["kubernetes_executor"]["pod_template_file"]
+
+
+def test_worker_pod_deletion_settings():
+    cfg = airflow_cfg(render({"airflow": {"workers": {"deleteWorkerPods": False}}}))
+    assert cfg["kubernetes_executor"]["delete_worker_pods"] == "False"
+
+
+def test_external_database_async_key():
+    docs = render(
+        {
+            "mysql": {"enabled": False},
+            "airflow": {
+                "externalDatabase": {
+                    "existingSecret": "meta",
+                    "connectionKey": "url",
+                    "asyncConnectionKey": "async-url",
+                }
+            },
+            "pipeline": {"database": {"host": "db"}},
+        }
+    )
+    env = env_of(container(component(docs, "scheduler"), "scheduler"))
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]["valueFrom"]["secretKeyRef"] == {"name": "meta", "key": "url"}
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"]["valueFrom"]["secretKeyRef"] == {
+        "name": "meta",
+        "key": "async-url",
+    }
+    default_env = env_of(container(component(render(), "scheduler"), "scheduler"))
+    assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC" not in default_env
+
+
+def test_ingress_for_api_server():
+    docs = render(
+        {
+            "airflow": {
+                "apiServer": {
+                    "ingress": {"enabled": True, "className": "nginx", "host": "af.example.org", "tlsSecretName": "tls"}
+                }
+            }
+        }
+    )
+    ing = find(docs, "Ingress", f"{FULLNAME}-api-server")
+    assert ing["spec"]["ingressClassName"] == "nginx"
+    rule = ing["spec"]["rules"][0]
+    assert rule["host"] == "af.example.org"
+    assert rule["http"]["paths"][0]["backend"]["service"] == {"name": f"{FULLNAME}-api-server", "port": {"name": "api"}}
+    assert ing["spec"]["tls"] == [{"hosts": ["af.example.org"], "secretName": "tls"}]

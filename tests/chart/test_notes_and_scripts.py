@@ -1,0 +1,109 @@
+"""NOTES.txt content, and the shell scripts that install helm and run kind."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from chart_helpers import CHART, FULLNAME, ROOT, run_helm_template
+
+SCRIPTS = [
+    ROOT / "scripts" / "install-helm.sh",
+    ROOT / "scripts" / "kind" / "up.sh",
+    ROOT / "scripts" / "kind" / "down.sh",
+]
+
+
+def render_notes(tmp_path: Path, values: dict | None = None) -> str:
+    """helm template skips NOTES.txt: render it through tpl from a copy of the chart."""
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    (chart / "notes-copy.txt").write_text((CHART / "templates" / "NOTES.txt").read_text())
+    (chart / "templates" / "zz-notes.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\n"
+        'data:\n  notes: {{ tpl (.Files.Get "notes-copy.txt") . | toJson }}\n'
+    )
+    result = run_helm_template(values=values, chart=chart, show_only=["templates/zz-notes.yaml"])
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["data"]["notes"]
+
+
+def test_notes_default(tmp_path):
+    notes = render_notes(tmp_path)
+    assert f"kubectl -n airflow port-forward svc/{FULLNAME}-api-server 8080:8080" in notes
+    assert f"get secret {FULLNAME}-airflow -o jsonpath='{{.data.admin-password}}' | base64 -d" in notes
+    assert 'Log in as "admin"' in notes
+    assert "/api/v2/dags/movielens_ranking/dagRuns" in notes
+    assert "helm test rel -n airflow" in notes
+    assert "DAGs are read from /opt/airflow/dags (the Airflow image)" in notes
+
+
+def test_notes_with_ingress_existing_admin_secret_and_git_sync(tmp_path):
+    notes = render_notes(
+        tmp_path,
+        {
+            "airflow": {
+                "admin": {"existingSecret": "admin-creds"},
+                "apiServer": {"ingress": {"enabled": True, "host": "af.example.org", "tlsSecretName": "tls"}},
+            },
+            "dags": {"gitSync": {"enabled": True, "repo": "git@example.com:o/d.git", "sshKeySecret": "k"}},
+        },
+    )
+    assert "https://af.example.org/" in notes
+    assert "port-forward" not in notes.split("3. Log in")[0]
+    assert "get secret admin-creds -o jsonpath='{.data.password}'" in notes
+    assert "DAGs are read from /opt/airflow/git/repo/dags (git-sync of git@example.com:o/d.git at main)" in notes
+    assert "WARNING: dags.gitSync.knownHosts is empty" in notes
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_scripts_are_valid_bash(script):
+    assert script.stat().st_mode & 0o111, f"{script} is not executable"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    if shutil.which("shellcheck"):
+        result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout
+
+
+def test_install_helm_usage_error():
+    result = subprocess.run(["bash", str(SCRIPTS[0])], capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "usage:" in result.stderr
+
+
+def test_install_helm_is_idempotent(tmp_path):
+    """With the pinned helm already in DEST_DIR, nothing is downloaded."""
+    helm = shutil.which("helm")
+    assert helm
+    shutil.copy(helm, tmp_path / "helm")
+    result = subprocess.run(["bash", str(SCRIPTS[0]), str(tmp_path)], capture_output=True, text=True, check=True)
+    assert "helm v3.19.0 already present" in result.stdout
+    assert "downloading" not in result.stdout
+
+
+def test_up_script_names_missing_tools(tmp_path):
+    """With an empty PATH (bash only), up.sh stops at once and names what is missing."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("dirname", "bash"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    result = subprocess.run(
+        [str(bin_dir / "bash"), str(SCRIPTS[1])],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": str(bin_dir)},
+    )
+    assert result.returncode == 1
+    assert "missing: docker kind helm kubectl git curl python3" in result.stderr
+
+
+def test_kind_config_mounts_the_data_directory():
+    config = yaml.safe_load((ROOT / "scripts" / "kind" / "cluster.yaml").read_text())
+    mount = config["nodes"][0]["extraMounts"][0]
+    assert mount == {"hostPath": "@DATA_DIR@", "containerPath": "/data/movielens"}
+    kind_values = yaml.safe_load((ROOT / "values" / "kind.yaml").read_text())
+    assert kind_values["pipeline"]["data"]["hostPath"] == mount["containerPath"]

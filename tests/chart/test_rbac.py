@@ -1,0 +1,55 @@
+"""RBAC: the scheduler manages worker pods, workers run KubernetesPodOperator pods, nothing more."""
+
+from __future__ import annotations
+
+from chart_helpers import FULLNAME, find, find_all, render
+
+MANAGE = ["create", "get", "list", "watch", "delete", "patch"]
+READ = ["get", "list", "watch"]
+
+
+def rules(role):
+    return {(tuple(r["apiGroups"]), tuple(r["resources"])): r["verbs"] for r in role["rules"]}
+
+
+def test_roles_are_exact():
+    docs = render()
+    expected = {"scheduler": MANAGE, "worker": MANAGE, "triggerer": READ, "api-server": READ}
+    assert {r["metadata"]["name"] for r in find_all(docs, "Role")} == {f"{FULLNAME}-{n}" for n in expected}
+    for name, pod_verbs in expected.items():
+        role = find(docs, "Role", f"{FULLNAME}-{name}")
+        assert rules(role) == {
+            (("",), ("pods",)): pod_verbs,
+            (("",), ("pods/log",)): ["get"],
+            (("",), ("events",)): ["list"],
+        }, name
+    assert not find_all(docs, "ClusterRole") and not find_all(docs, "ClusterRoleBinding")
+
+
+def test_bindings_tie_each_role_to_its_service_account():
+    docs = render()
+    for binding in find_all(docs, "RoleBinding"):
+        name = binding["metadata"]["name"]
+        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name}
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": name, "namespace": "airflow"}]
+
+
+def test_worker_role_lives_in_the_task_namespace():
+    docs = render({"pipeline": {"namespace": "tasks"}})
+    ns = {r["metadata"]["name"]: r["metadata"]["namespace"] for r in find_all(docs, "Role")}
+    assert ns == {
+        f"{FULLNAME}-scheduler": "airflow",
+        f"{FULLNAME}-api-server": "airflow",
+        f"{FULLNAME}-worker": "tasks",
+        f"{FULLNAME}-triggerer": "tasks",
+    }
+    binding = find(docs, "RoleBinding", f"{FULLNAME}-worker")
+    assert binding["metadata"]["namespace"] == "tasks"
+    assert binding["subjects"][0]["namespace"] == "airflow"
+
+
+def test_no_pods_exec_for_anyone():
+    for role in find_all(render(), "Role"):
+        for rule in role["rules"]:
+            assert "pods/exec" not in rule["resources"]
+            assert "*" not in rule["verbs"] and "*" not in rule["resources"]

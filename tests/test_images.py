@@ -1,0 +1,80 @@
+"""Each image folder stands alone: a lint-clean Dockerfile, pinned requirements, its own dependencies."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGES = sorted(p for p in (ROOT / "images").iterdir() if (p / "Dockerfile").exists())
+DATAFRAME_ENGINES = {"polars", "polars-runtime-32", "pandas", "pyarrow"}
+
+
+def requirements(image: Path) -> dict[str, str]:
+    pins = {}
+    for line in (image / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, sep, version = line.partition("==")
+            assert sep and version, f"{image.name}/requirements.txt: {line!r} is not pinned with =="
+            pins[name.lower()] = version
+    return pins
+
+
+def test_the_four_images_exist():
+    assert [p.name for p in IMAGES] == ["movielens-api", "movielens-fetch", "movielens-load", "movielens-rank"]
+
+
+@pytest.mark.parametrize("image", IMAGES, ids=lambda p: p.name)
+def test_dockerfile_is_hadolint_clean(image):
+    hadolint = Path(sys.executable).with_name("hadolint")
+    result = subprocess.run([hadolint, "Dockerfile"], cwd=image, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("image", IMAGES, ids=lambda p: p.name)
+def test_dockerfile_contract(image):
+    text = (image / "Dockerfile").read_text()
+    base = re.search(r"^ARG BASE_IMAGE=(\S+)$", text, re.M)
+    assert base and re.fullmatch(r"python:3\.\d+\.\d+-slim-\w+", base.group(1)), "pinned official slim base"
+    assert "FROM ${BASE_IMAGE}" in text
+    user = re.findall(r"^USER (\S+)$", text, re.M)
+    assert user and user[-1].split(":")[0] not in ("0", "root")
+    scripts = tomllib.loads((image / "pyproject.toml").read_text())["project"]["scripts"]
+    entrypoint = re.search(r'^ENTRYPOINT \["([^"]+)"\]$', text, re.M).group(1)
+    assert entrypoint in scripts
+    assert "--requirement requirements.txt" in text and "--no-deps" in text
+
+
+@pytest.mark.parametrize("image", IMAGES, ids=lambda p: p.name)
+def test_requirements_are_pinned_and_cover_the_package(image):
+    pins = requirements(image)
+    declared = tomllib.loads((image / "pyproject.toml").read_text())["project"]["dependencies"]
+    for dep in declared:
+        name, _, version = dep.partition("==")
+        assert pins.get(name.lower()) == version, f"{image.name}: {dep} differs from requirements.txt"
+
+
+@pytest.mark.parametrize("image", IMAGES, ids=lambda p: p.name)
+def test_requirements_match_the_tested_environment(image):
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name, pinned in requirements(image).items():
+        try:
+            assert version(name) == pinned, f"{image.name} ships {name}=={pinned}, tests ran {version(name)}"
+        except PackageNotFoundError:
+            pytest.fail(f"{name} of {image.name} is not installed in the test environment")
+
+
+@pytest.mark.parametrize("name", ["movielens-fetch", "movielens-load", "movielens-api"])
+def test_no_dataframe_engine_outside_rank(name):
+    assert not DATAFRAME_ENGINES & set(requirements(ROOT / "images" / name))
+
+
+def test_rank_carries_no_http_or_database_client():
+    assert not {"requests", "pymysql", "urllib3"} & set(requirements(ROOT / "images" / "movielens-rank"))
