@@ -2,7 +2,8 @@
 
 Builds a 100,000-rating and a 25,000,000-rating store (seeded synthetic 2019, the size
 of MovieLens ml-25m), then times the same kind of requests on both through the WSGI
-application: 100-rating pages of one day at several offsets (the same page size on both, so only the store size differs). Prints the mean page
+application: 100-rating pages of one day at several offsets (the same page size on
+both, so only the store size differs). Prints the mean page
 time of each and their ratio; a per-request scan would make the large store ~250x
 slower, binary search keeps it near 1x.
 

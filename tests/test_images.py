@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGES = sorted(p for p in (ROOT / "images").iterdir() if (p / "Dockerfile").exists())
+ALL_IMAGES = sorted(p for p in (ROOT / "images").iterdir() if (p / "Dockerfile").exists())
+IMAGES = [p for p in ALL_IMAGES if p.name.startswith("movielens-")]  # the pipeline's own images
 DATAFRAME_ENGINES = {"polars", "polars-runtime-32", "pandas", "pyarrow"}
 
 
@@ -26,11 +27,12 @@ def requirements(image: Path) -> dict[str, str]:
     return pins
 
 
-def test_the_four_images_exist():
-    assert [p.name for p in IMAGES] == ["movielens-api", "movielens-fetch", "movielens-load", "movielens-rank"]
+def test_the_images_exist():
+    assert [p.name for p in ALL_IMAGES] == ["airflow", "movielens-api", "movielens-fetch", "movielens-load",
+                                            "movielens-rank"]
 
 
-@pytest.mark.parametrize("image", IMAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("image", ALL_IMAGES, ids=lambda p: p.name)
 def test_dockerfile_is_hadolint_clean(image):
     hadolint = Path(sys.executable).with_name("hadolint")
     result = subprocess.run([hadolint, "Dockerfile"], cwd=image, capture_output=True, text=True)
@@ -78,3 +80,23 @@ def test_no_dataframe_engine_outside_rank(name):
 
 def test_rank_carries_no_http_or_database_client():
     assert not {"requests", "pymysql", "urllib3"} & set(requirements(ROOT / "images" / "movielens-rank"))
+
+
+def test_airflow_image_is_pinned_like_the_development_environment():
+    from importlib.metadata import version
+
+    image = ROOT / "images" / "airflow"
+    wanted = dict(line.split("==") for line in (image / "requirements.txt").read_text().split())
+    frozen = {}
+    for line in (image / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, pinned = line.partition("==")
+            assert pinned, f"constraints.txt: {line!r} is not pinned"
+            frozen[name.lower().replace("_", "-")] = pinned
+    assert wanted == {"apache-airflow[mysql]": "3.3.2", "apache-airflow-providers-cncf-kubernetes": "10.25.0"}
+    for name in ("apache-airflow", "apache-airflow-providers-cncf-kubernetes", "kubernetes"):
+        assert frozen[name] == version(name), f"the image's {name} differs from the one the tests run"
+    assert {"mysqlclient", "aiomysql", "apache-airflow-providers-mysql"} <= set(frozen)
+    text = (image / "Dockerfile").read_text()
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.11\.\d+-slim-bookworm$", text, re.M)
+    assert re.search(r"^USER 50000$", text, re.M) and "AIRFLOW_HOME=/opt/airflow" in text

@@ -61,6 +61,7 @@ class RatingsStore:
         directory = Path(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+        tmp.chmod(0o755)  # mkdtemp makes it private; the server may run as another user
         for name in COLUMNS:
             np.save(tmp / f"{name}.npy", getattr(self, name))
         if directory.exists():

@@ -44,6 +44,7 @@ def test_save_and_load_round_trip(tmp_path):
     loaded = RatingsStore.load(tmp_path / "store")
     assert np.array_equal(loaded.timestamp, store.timestamp)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+    assert (tmp_path / "store").stat().st_mode & 0o777 == 0o755  # readable by the server's user
 
 
 def test_load_names_the_missing_store(tmp_path):
