@@ -3,12 +3,13 @@ SHELL := /bin/bash
 VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help up down test setup lint unit bench clean
+.PHONY: help up down test e2e setup lint bench clean
 
 help:
 	@echo "make up      local kind cluster with the platform installed and the example DAG run once"
 	@echo "make down    delete that cluster"
 	@echo "make test    set up everything from nothing and run the whole test suite"
+	@echo "make e2e     end-to-end suite: on KUBECONFIG's cluster, else on a local node built offline"
 	@echo "make lint    ruff, hadolint, helm lint"
 	@echo "make bench   pipeline vs the book (1,000,000 ratings); API page cost at 25M ratings"
 
@@ -32,6 +33,9 @@ lint: setup
 test: lint
 	@echo "==> pytest"
 	@$(VENV)/bin/pytest
+
+e2e: setup
+	@scripts/e2e.sh
 
 bench: setup
 	@$(VENV)/bin/python scripts/benchmark_pipeline.py

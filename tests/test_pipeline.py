@@ -5,30 +5,24 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from tests.support.ranking import book_ranking
+
 BIN = Path(sys.executable).parent
 DAY, NEXT_DAY = "2019-01-04", "2019-01-05"
 
 
-def independent_ranking(store, min_ratings=2):
-    """The book's ranking in plain Python, straight from the API's columns."""
+def independent_ranking(store):
     start = datetime.fromisoformat(DAY).replace(tzinfo=UTC).timestamp()
     end = datetime.fromisoformat(NEXT_DAY).replace(tzinfo=UTC).timestamp()
     ts = np.asarray(store.timestamp)
     mask = (ts >= start) & (ts < end)
-    ratings, users = defaultdict(list), defaultdict(set)
-    for user, movie, rating in zip(np.asarray(store.userId)[mask].tolist(), np.asarray(store.movieId)[mask].tolist(),
-                                   np.asarray(store.rating)[mask].tolist(), strict=True):
-        ratings[movie].append(rating)
-        users[movie].add(user)
-    kept = [(sum(r) / len(r), len(users[m]), m) for m, r in ratings.items() if len(users[m]) > min_ratings]
-    kept.sort(key=lambda x: (-x[0], -x[1], x[2]))
-    return [(rank, movie, avg, n) for rank, (avg, n, movie) in enumerate(kept, start=1)]
+    return book_ranking(zip(np.asarray(store.userId)[mask].tolist(), np.asarray(store.movieId)[mask].tolist(),
+                            np.asarray(store.rating)[mask].tolist(), strict=True))
 
 
 def run(cmd, env):

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# make e2e: the end-to-end suite (tests/e2e).
+# With KUBECONFIG set it runs on that cluster (kind: `make up` has loaded the images).
+# Without, it brings up the offline node of scripts/local-cluster, builds every image
+# from Debian's archive and PyPI (scripts/offline-images), imports them into the node,
+# runs the suite and takes the node down again (E2E_KEEP_CLUSTER=1 keeps it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+work=${E2E_WORK:-$PWD/.e2e}
+mkdir -p "$work"
+export E2E_FIGURES=${E2E_FIGURES:-$work/figures.json}
+setup_figures=()
+started=$SECONDS
+step() { printf '\n==> [%4ds] %s\n' $((SECONDS - started)) "$*"; }
+timed() {  # NAME COMMAND...: run, record seconds as NAME
+  local t0=$SECONDS
+  "${@:2}"
+  setup_figures+=("\"$1\": $((SECONDS - t0))")
+}
+
+node=scripts/local-cluster/cluster.sh
+own_node=false
+if [ -z "${KUBECONFIG:-}" ]; then
+  own_node=true
+  cache=${LOCAL_CLUSTER_CACHE:-/var/cache/platform-local-cluster}
+  cold=false
+  [ -x "$cache/v1.20.2/bin/kube-apiserver" ] || cold=true
+  step "local node up ($([ "$cold" = true ] && echo "cold: builds Kubernetes, ~6 min" || echo cached))"
+  if [ "$cold" = true ]; then
+    timed node_up_cold_s "$node" up
+    step "local node down and up again, to time a cached start"
+    "$node" down --keep-images
+    timed node_up_cached_s "$node" up
+  else
+    timed node_up_cached_s "$node" up
+  fi
+  export KUBECONFIG
+  KUBECONFIG=$("$node" kubeconfig)
+  export PATH="$cache/v1.20.2/bin:$PATH"  # its kubectl 1.20 matches the node
+  export E2E_GIT_HOST=${E2E_GIT_HOST:-10.244.0.1}
+  step "docker engine"
+  DOCKER=$(scripts/offline-images/docker-engine.sh)
+  export DOCKER
+  step "building the images (Debian base, Python base, product images, stand-ins)"
+  timed image_build_s scripts/offline-images/build.sh "$work/images"
+  step "importing the images into the node"
+  timed image_import_s "$node" import-image "$work"/images/*.tar
+fi
+command -v kubectl >/dev/null || { echo "e2e: kubectl is needed on PATH" >&2; exit 1; }
+command -v helm >/dev/null || { echo "e2e: helm is needed on PATH (make test installs it into .venv/bin)" >&2; exit 1; }
+
+export E2E_SETUP_FIGURES="{$(IFS=,; echo "${setup_figures[*]}")}"
+step "pytest tests/e2e (KUBECONFIG=$KUBECONFIG)"
+set +e
+pytest tests/e2e -o addopts="--import-mode=importlib -ra" -p no:cacheprovider -v
+rc=$?
+set -e
+if [ "$own_node" = true ] && [ -z "${E2E_KEEP_CLUSTER:-}" ]; then
+  step "local node down"
+  "$node" down --keep-images
+fi
+exit $rc

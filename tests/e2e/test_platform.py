@@ -1,0 +1,173 @@
+"""The platform on a real cluster: install, helm test, the DAG end to end, git-sync, upgrade.
+
+The tests run in file order and share one release (module fixtures in conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+
+import pytest
+import requests
+
+from tests.e2e.conftest import FIGURES, FULLNAME, RELEASE, Airflow, progress
+from tests.support.mysql import MySQLDatabase, MySQLServer
+from tests.support.ranking import book_ranking
+
+DAG_ID = "movielens_ranking"
+FIRST_RUN = ("2019-01-02T00:00:00Z", "2019-01-01", "2019-01-02")  # logical date, data interval
+UPGRADE_RUN = ("2019-01-03T00:00:00Z", "2019-01-02", "2019-01-03")
+TASKS = ("fetch_ratings", "rank_movies", "load_rankings")
+STATE: dict[str, object] = {}
+
+
+@pytest.fixture(scope="module")
+def rankings_db(release):
+    port = release.forward(f"{FULLNAME}-mysql", 3306)
+    creds = release.secret(f"{FULLNAME}-movielens-db")
+    server = MySQLServer("127.0.0.1", port, creds["username"], creds["password"])
+    return MySQLDatabase(server, "movielens", creds["username"], creds["password"]).query
+
+
+@pytest.fixture(scope="module")
+def ratings_api(release):
+    port = release.forward(f"{FULLNAME}-movielens-api", 80)
+    creds = release.secret(f"{FULLNAME}-movielens-api")
+
+    def day(start: str, end: str) -> list[dict]:
+        body = requests.get(f"http://127.0.0.1:{port}/ratings", auth=(creds["username"], creds["password"]),
+                            params={"start_date": start, "end_date": end, "limit": 50_000}, timeout=60).json()
+        assert len(body["result"]) == body["total"]
+        return body["result"]
+
+    return day
+
+
+def ranking_rows(query, day: str) -> list[tuple]:
+    return query("SELECT movie_rank, movie_id, avg_rating, num_ratings FROM movie_rankings "
+                 "WHERE ranking_date = %s ORDER BY movie_rank", (day,))
+
+
+def assert_matches_independent_ranking(rows, ratings):
+    want = book_ranking((r["userId"], r["movieId"], r["rating"]) for r in ratings)
+    assert len(want) > 5, "the day should rank some movies"
+    assert [(r, m, n) for r, m, _, n in rows] == [(r, m, n) for r, m, _, n in want]
+    assert all(abs(a - b) < 1e-9 for (_, _, a, _), (_, _, b, _) in zip(rows, want, strict=True))
+
+
+def test_helm_test_passes(release):
+    result = release.helm("test", RELEASE, "--timeout", "10m")  # fails the test on a non-zero exit
+    phases = [line.split()[-1] for line in result.stdout.splitlines() if line.strip().startswith("Phase:")]
+    assert phases and set(phases) == {"Succeeded"}, result.stdout
+
+
+def test_the_dag_ranks_a_day_into_mysql(airflow, rankings_db, ratings_api):
+    logical_date, start, end = FIRST_RUN
+    progress(f"triggering {DAG_ID} for {logical_date}")
+    airflow.wait_for_dag(DAG_ID, timeout=300)
+    run_id, seconds = airflow.run_dag(DAG_ID, logical_date)
+    FIGURES["dag_run_s"] = round(seconds, 1)
+    STATE["run_id"] = run_id
+    progress(f"run {run_id} succeeded in {seconds:.1f} s")
+    assert_matches_independent_ranking(ranking_rows(rankings_db, start), ratings_api(start, end))
+
+
+def _pods_of(release, dag_id: str) -> list[str]:
+    pods = json.loads(release.kubectl("get", "pods", "-o", "json"))["items"]
+    return [p["metadata"]["name"] for p in pods if p["metadata"].get("labels", {}).get("dag_id") == dag_id]
+
+
+def test_task_logs_outlive_the_pods(release, airflow):
+    run_id = STATE["run_id"]
+    deadline = time.monotonic() + 180
+    while _pods_of(release, DAG_ID) and time.monotonic() < deadline:
+        time.sleep(3)
+    assert _pods_of(release, DAG_ID) == [], "worker and task pods should be deleted when done"
+    expected = {
+        "fetch_ratings": "ratings to",  # fetch-ratings: "wrote N ratings to /data/ratings/..."
+        "rank_movies": "ranked movies to",
+        "load_rankings": "rankings for 2019-01-01",
+    }
+    for task, needle in expected.items():
+        resp = airflow.session.get(f"{airflow.base}/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task}"
+                                   "/logs/1", params={"full_content": "true"},
+                                   headers={"Accept": "text/plain"}, timeout=60)
+        assert resp.status_code == 200, resp.text
+        assert needle in resp.text, f"{task}'s log lacks the container output {needle!r}:\n{resp.text[-2000:]}"
+
+
+def test_per_task_overhead(release, airflow):
+    """Queued task instance -> its KubernetesPodOperator container started (from the pod's events)."""
+    run_id = STATE["run_id"]
+    events = json.loads(release.kubectl("get", "events", "-o", "json"))["items"]
+    started = {}
+    for e in events:
+        obj = e["involvedObject"]
+        if obj.get("kind") == "Pod" and e.get("reason") == "Started":
+            started[obj["name"]] = e.get("lastTimestamp") or e.get("eventTime")
+    overhead = {}
+    for ti in airflow.get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"]:
+        prefix = ti["task_id"].replace("_", "-") + "-"
+        pod_starts = [t for name, t in started.items() if name.startswith(prefix) and t]
+        assert pod_starts, f"no Started event for {ti['task_id']}'s pod"
+        queued = datetime.fromisoformat(ti["queued_when"].replace("Z", "+00:00"))
+        first = min(datetime.fromisoformat(t.replace("Z", "+00:00")) for t in pod_starts)
+        overhead[ti["task_id"]] = round((first - queued).total_seconds(), 1)
+    FIGURES["queued_to_task_container_started_s"] = overhead
+    assert all(0 <= v < 300 for v in overhead.values()), overhead
+
+
+def test_rerunning_a_date_keeps_the_row_count(airflow, rankings_db):
+    run_id, (_, day, _) = STATE["run_id"], FIRST_RUN
+    before = rankings_db("SELECT COUNT(*), MAX(loaded_at) FROM movie_rankings WHERE ranking_date = %s", (day,))[0]
+    time.sleep(1)  # loaded_at has second resolution
+    airflow.call("POST", f"/dags/{DAG_ID}/clearTaskInstances",
+                 {"dag_run_id": run_id, "dry_run": False, "only_failed": False, "reset_dag_runs": True})
+    airflow.wait_for_run(DAG_ID, run_id)
+    after = rankings_db("SELECT COUNT(*), MAX(loaded_at) FROM movie_rankings WHERE ranking_date = %s", (day,))[0]
+    assert after[0] == before[0] > 0
+    assert after[1] > before[1], "the rerun should have reloaded the day"
+
+
+PROBE_DAG = '''
+"""Written by the end-to-end suite: proves git-sync delivers new DAGs."""
+import pendulum
+from container_tasks import ContainerTask, PipelineSettings, container_task
+
+from airflow.sdk import DAG
+
+settings = PipelineSettings.from_env()
+with DAG(dag_id="e2e_git_sync_probe", schedule=None, start_date=pendulum.datetime(2019, 1, 1, tz="UTC")):
+    container_task(ContainerTask(task_id="probe", image=settings.images["fetch"], arguments=["--help"]), settings)
+'''
+
+
+def test_git_sync_delivers_a_new_dag(release, airflow):
+    release.git.commit({"dags/e2e_git_sync_probe.py": PROBE_DAG}, "add a probe DAG")
+    seconds = airflow.wait_for_dag("e2e_git_sync_probe", timeout=180)
+    FIGURES["git_commit_to_dag_visible_s"] = round(seconds, 1)
+    progress(f"new DAG visible {seconds:.1f} s after the commit (sync period 5 s, refresh 10 s)")
+    _, run_seconds = airflow.run_dag("e2e_git_sync_probe", "2019-06-01T00:00:00Z", timeout=600)
+    FIGURES["probe_dag_run_s"] = round(run_seconds, 1)
+
+
+def test_upgrade_keeps_secrets_and_data(release, airflow, rankings_db):
+    secrets_before = {name: release.secret(f"{FULLNAME}-{name}") for name in ("airflow", "mysql", "movielens-db")}
+    rows_before = ranking_rows(rankings_db, FIRST_RUN[1])
+    progress("helm upgrade with a changed value")
+    seconds = release.install("--set", "airflow.config.core.parallelism=24")
+    FIGURES["upgrade_to_all_ready_s"] = round(seconds, 1)
+    for name, before in secrets_before.items():
+        assert release.secret(f"{FULLNAME}-{name}") == before, f"{name} Secret changed on upgrade"
+    config = release.kubectl("get", "configmap", "-o", "json")
+    assert "parallelism = 24" in config, "the changed value should reach airflow.cfg"
+    assert ranking_rows(rankings_db, FIRST_RUN[1]) == rows_before
+
+    port = release.forward(f"{FULLNAME}-api-server", 8080)
+    fresh = Airflow(f"http://127.0.0.1:{port}", secrets_before["airflow"]["admin-password"])
+    logical_date, day, _ = UPGRADE_RUN
+    _, run_seconds = fresh.run_dag(DAG_ID, logical_date)
+    FIGURES["dag_run_after_upgrade_s"] = round(run_seconds, 1)
+    assert len(ranking_rows(rankings_db, day)) > 5
