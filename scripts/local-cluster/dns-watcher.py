@@ -116,7 +116,7 @@ class Watcher:
         try:
             os.kill(self.args.dnsmasq_pid, signal.SIGHUP)
         except ProcessLookupError:
-            log("dnsmasq (pid %d) is gone" % self.args.dnsmasq_pid)
+            log(f"dnsmasq (pid {self.args.dnsmasq_pid}) is gone")
             sys.exit(1)
 
     def run(self):
@@ -130,7 +130,7 @@ class Watcher:
             if text != self.last:
                 self.write(text)
                 self.last = text
-                log("hosts file updated: %d records" % text.count("\n"))
+                log(f"hosts file updated: {text.count(chr(10))} records")
 
 
 def main():
