@@ -46,7 +46,7 @@ else
   [ -d "$VENV" ] || "$PYTHON" -m venv "$VENV"
   quiet_pip "$VENV/bin/python" -m pip install --quiet --upgrade "pip==25.3"
   quiet_pip "$VENV/bin/python" -m pip install --quiet --constraint constraints.txt ".[dev]" \
-    $(for d in images/*/; do printf -- '--editable %s ' "$d"; done)
+    $(for p in images/*/pyproject.toml; do printf -- '--editable %s ' "$(dirname "$p")"; done)
   echo "$inputs" > "$stamp"
 fi
 
