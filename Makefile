@@ -14,10 +14,10 @@ help:
 	@echo "make bench   pipeline vs the book (1,000,000 ratings); API page cost at 25M ratings"
 
 up:
-	@scripts/kind/up.sh
+	@scripts/up.sh
 
 down:
-	@scripts/kind/down.sh
+	@scripts/down.sh
 
 setup:
 	@scripts/setup-dev.sh
@@ -26,7 +26,7 @@ lint: setup
 	@echo "==> ruff"
 	@$(VENV)/bin/ruff check .
 	@echo "==> helm lint --strict"
-	@for v in "" values/kind.yaml values/production.yaml; do \
+	@for v in "" values/*.yaml; do \
 	  helm lint --strict chart $${v:+-f $$v} >/dev/null || { helm lint --strict chart $${v:+-f $$v}; exit 1; }; \
 	done
 

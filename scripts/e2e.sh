@@ -50,7 +50,8 @@ fi
 command -v kubectl >/dev/null || { echo "e2e: kubectl is needed on PATH" >&2; exit 1; }
 command -v helm >/dev/null || { echo "e2e: helm is needed on PATH (make test installs it into .venv/bin)" >&2; exit 1; }
 
-export E2E_SETUP_FIGURES="{$(IFS=,; echo "${setup_figures[*]}")}"
+E2E_SETUP_FIGURES="{$(IFS=,; echo "${setup_figures[*]}")}"
+export E2E_SETUP_FIGURES
 step "pytest tests/e2e (KUBECONFIG=$KUBECONFIG)"
 set +e
 pytest tests/e2e -o addopts="--import-mode=importlib -ra" -p no:cacheprovider -v

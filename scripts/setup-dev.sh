@@ -11,12 +11,15 @@ quiet_pip() { "$@" 2> >(grep -v 'is ignored: it is neither a file nor a director
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'setup-dev: ERROR: %s\n' "$*" >&2; exit 1; }
 
-# --- Debian packages: a MySQL-compatible server for the tests, unzip for the Helm wheel
+# --- Debian packages: a MySQL-compatible server for the tests, unzip for the Helm wheel,
+# git, and the linter of the shell scripts
 need_apt=()
 if [ -z "${MYSQL_TEST_HOST:-}" ] && ! command -v mariadbd >/dev/null && [ ! -x /usr/sbin/mariadbd ]; then
   need_apt+=(mariadb-server)
 fi
 command -v unzip >/dev/null || need_apt+=(unzip)
+command -v shellcheck >/dev/null || need_apt+=(shellcheck)
+command -v git >/dev/null || need_apt+=(git)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing Debian packages: ${need_apt[*]}"
   command -v apt-get >/dev/null || die "apt-get not found; install ${need_apt[*]} by hand (or set MYSQL_TEST_HOST to a MySQL server)"
@@ -45,8 +48,9 @@ else
   step "creating $VENV with $($PYTHON --version) (Airflow and the test tools: about a minute)"
   [ -d "$VENV" ] || "$PYTHON" -m venv "$VENV"
   quiet_pip "$VENV/bin/python" -m pip install --quiet --upgrade "pip==25.3"
-  quiet_pip "$VENV/bin/python" -m pip install --quiet --constraint constraints.txt ".[dev]" \
-    $(for p in images/*/pyproject.toml; do printf -- '--editable %s ' "$(dirname "$p")"; done)
+  editables=()
+  for p in images/*/pyproject.toml; do editables+=(--editable "$(dirname "$p")"); done
+  quiet_pip "$VENV/bin/python" -m pip install --quiet --constraint constraints.txt ".[dev]" "${editables[@]}"
   echo "$inputs" > "$stamp"
 fi
 

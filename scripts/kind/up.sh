@@ -19,7 +19,6 @@ DATA_DIR="${DATA_DIR:-$ROOT/.kind-data}"
 GIT_PORT="${GIT_PORT:-9418}"
 IMAGE_TAG="${IMAGE_TAG:-0.1.0}"
 LOCAL_PORT="${LOCAL_PORT:-8080}"
-DAG_ID="movielens_ranking"
 CONTEXT="kind-$CLUSTER"
 STATE_DIR="$ROOT/.kind-state"
 
@@ -54,8 +53,8 @@ if [ -n "${CA_BUNDLE:-}" ]; then
   build_args+=(--secret "id=ca_bundle,src=$CA_BUNDLE")
 fi
 shopt -s nullglob
-dockerfiles=("$ROOT"/images/*/Dockerfile)
-[ "${#dockerfiles[@]}" -gt 0 ] || die "no images/*/Dockerfile found"
+dockerfiles=("$ROOT"/images/movielens-*/Dockerfile)
+[ "${#dockerfiles[@]}" -gt 0 ] || die "no images/movielens-*/Dockerfile found"
 for dockerfile in "${dockerfiles[@]}"; do
   dir="$(dirname "$dockerfile")"
   name="$(basename "$dir")"
@@ -92,60 +91,5 @@ helm upgrade --install "$RELEASE" "$ROOT/chart" \
   --set-string "dags.gitSync.repo=$repo_url" --set-string "dags.gitSync.ref=$ref" \
   --wait --timeout 20m
 
-fullname="$(helm get values "$RELEASE" --kube-context "$CONTEXT" -n "$NAMESPACE" --all -o json \
-  | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v.get("fullnameOverride") or "")')"
-if [ -z "$fullname" ]; then
-  case "$RELEASE" in *movielens-platform*) fullname="$RELEASE" ;; *) fullname="$RELEASE-movielens-platform" ;; esac
-fi
-admin_secret="$fullname-airflow"
-password="$(kubectl --context "$CONTEXT" -n "$NAMESPACE" get secret "$admin_secret" -o jsonpath='{.data.admin-password}' | base64 -d)"
-
-step "Port-forwarding the api-server to localhost:$LOCAL_PORT"
-kubectl --context "$CONTEXT" -n "$NAMESPACE" port-forward "svc/$fullname-api-server" "$LOCAL_PORT:8080" \
-  > "$STATE_DIR/port-forward.log" 2>&1 &
-echo $! > "$STATE_DIR/port-forward.pid"
-api="http://localhost:$LOCAL_PORT"
-for _ in $(seq 1 30); do
-  curl -sf "$api/api/v2/monitor/health" >/dev/null && break
-  sleep 2
-done
-curl -sf "$api/api/v2/monitor/health" >/dev/null || die "the api-server is not reachable at $api (see $STATE_DIR/port-forward.log)"
-
-step "Triggering $DAG_ID through the REST API v2"
-token="$(curl -sf -X POST "$api/auth/token" -H 'Content-Type: application/json' \
-  -d "$(python3 -c 'import json,sys; print(json.dumps({"username": "admin", "password": sys.argv[1]}))' "$password")" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
-auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
-for _ in $(seq 1 60); do
-  curl -sf "${auth[@]}" "$api/api/v2/dags/$DAG_ID" >/dev/null && break
-  echo "waiting for git-sync and the dag-processor to register $DAG_ID ..."
-  sleep 5
-done
-curl -sf "${auth[@]}" -X PATCH "$api/api/v2/dags/$DAG_ID" -d '{"is_paused": false}' >/dev/null \
-  || die "DAG $DAG_ID not found (check the dag-processor and git-sync logs)"
-# A 2019 logical date: the data interval (the day before it) decides which ratings are ranked.
-run_id="$(curl -sf "${auth[@]}" -X POST "$api/api/v2/dags/$DAG_ID/dagRuns" \
-  -d "{\"logical_date\": \"${LOGICAL_DATE:-2019-01-02T00:00:00Z}\"}" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["dag_run_id"])')"
-echo "dag run $run_id"
-
-step "Waiting for the run to finish"
-state=""
-for _ in $(seq 1 120); do
-  state="$(curl -sf "${auth[@]}" "$api/api/v2/dags/$DAG_ID/dagRuns/$run_id" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')"
-  echo "state: $state"
-  case "$state" in success|failed) break ;; esac
-  sleep 10
-done
-[ "$state" = "success" ] || die "dag run $run_id ended in state '$state'"
-
-step "Done"
-cat <<INFO
-Airflow UI:  $api  (port-forward pid $(cat "$STATE_DIR/port-forward.pid"); restart it with
-             kubectl --context $CONTEXT -n $NAMESPACE port-forward svc/$fullname-api-server $LOCAL_PORT:8080)
-Login:       admin / the password from
-             kubectl --context $CONTEXT -n $NAMESPACE get secret $admin_secret -o jsonpath='{.data.admin-password}' | base64 -d
-Task output: $DATA_DIR (ratings/, rankings/)
-Remove it:   make down
-INFO
+RELEASE="$RELEASE" NAMESPACE="$NAMESPACE" LOCAL_PORT="$LOCAL_PORT" STATE_DIR="$STATE_DIR" DATA_DIR="$DATA_DIR" \
+  "$ROOT/scripts/run-example-dag.sh" --context "$CONTEXT"

@@ -47,7 +47,7 @@ def lint(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([helm(), "lint", "--strict", str(CHART), *args], capture_output=True, text=True, check=False)
 
 
-@pytest.mark.parametrize("values_file", [None, "kind.yaml", "production.yaml"])
+@pytest.mark.parametrize("values_file", [None, "kind.yaml", "production.yaml", "local-node.yaml"])
 def test_helm_lint_strict(values_file):
     args = ["--values", str(VALUES_DIR / values_file)] if values_file else []
     result = lint(*args)
@@ -69,7 +69,7 @@ def test_switch_renders_valid_objects(case):
         assert "app.kubernetes.io/component" in labels
 
 
-@pytest.mark.parametrize("values_file", ["kind.yaml", "production.yaml"])
+@pytest.mark.parametrize("values_file", ["kind.yaml", "production.yaml", "local-node.yaml"])
 def test_values_files_render(values_file):
     docs = render(files=[values_file])
     kinds = {d["kind"] for d in docs}

@@ -10,11 +10,10 @@ import pytest
 import yaml
 from chart_helpers import CHART, FULLNAME, ROOT, run_helm_template
 
-SCRIPTS = [
-    ROOT / "scripts" / "install-helm.sh",
-    ROOT / "scripts" / "kind" / "up.sh",
-    ROOT / "scripts" / "kind" / "down.sh",
-]
+SCRIPTS = [ROOT / "scripts" / "install-helm.sh"] + sorted(
+    p for p in [*ROOT.glob("scripts/**/*.sh"), *ROOT.glob("tests/e2e/images/*/*.sh")]
+    if p.name != "install-helm.sh"
+)
 
 
 def render_notes(tmp_path: Path, values: dict | None = None) -> str:
@@ -59,13 +58,13 @@ def test_notes_with_ingress_existing_admin_secret_and_git_sync(tmp_path):
     assert "WARNING: dags.gitSync.knownHosts is empty" in notes
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_scripts_are_valid_bash(script):
     assert script.stat().st_mode & 0o111, f"{script} is not executable"
     subprocess.run(["bash", "-n", str(script)], check=True)
-    if shutil.which("shellcheck"):
-        result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True, check=False)
-        assert result.returncode == 0, result.stdout
+    assert shutil.which("shellcheck"), "shellcheck is missing: scripts/setup-dev.sh installs it"
+    result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
 
 
 def test_install_helm_usage_error():
@@ -91,7 +90,7 @@ def test_up_script_names_missing_tools(tmp_path):
     for tool in ("dirname", "bash"):
         (bin_dir / tool).symlink_to(shutil.which(tool))
     result = subprocess.run(
-        [str(bin_dir / "bash"), str(SCRIPTS[1])],
+        [str(bin_dir / "bash"), str(ROOT / "scripts" / "kind" / "up.sh")],
         capture_output=True,
         text=True,
         check=False,

@@ -3,7 +3,7 @@
 Runs on any cluster pytest-helm-charts can reach (KUBECONFIG or --kube-config): the offline
 node of scripts/local-cluster (`make e2e` brings it up) or kind. Settings, all optional:
 
-  E2E_VALUES         values file for the cluster (default tests/e2e/values-local-node.yaml)
+  E2E_VALUES         values file for the cluster (default values/local-node.yaml)
   E2E_NAMESPACE      release namespace (default platform-e2e)
   E2E_HOSTPATH_ROOT  host folder for hostPath volumes (data, logs, MySQL); empty: none
   E2E_GIT_HOST       address on this machine that pods reach, where the suite serves the
@@ -140,6 +140,18 @@ class Release:
         data = json.loads(self.kubectl("get", "secret", name, "-o", "json"))["data"]
         return {k: base64.b64decode(v).decode() for k, v in data.items()}
 
+    def settle(self, component: str, timeout: float = 300) -> None:
+        """Wait until the component's replaced pods are gone: a port-forward to a Service
+        binds to one pod, which must not be one that is terminating."""
+        deadline = time.monotonic() + timeout
+        selector = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}"
+        while time.monotonic() < deadline:
+            pods = json.loads(self.kubectl("get", "pods", "-l", selector, "-o", "json"))["items"]
+            if pods and not any(p["metadata"].get("deletionTimestamp") for p in pods):
+                return
+            time.sleep(2)
+        raise AssertionError(f"{component} pods did not settle within {timeout} s")
+
     def forward(self, service: str, port: int) -> int:
         pf = PortForward(self.kubeconfig, self.namespace, service, port)
         self.forwards.append(pf)
@@ -167,7 +179,7 @@ def hostpath_values(root: str) -> list[str]:
 @pytest.fixture(scope="module")
 def release(kube_cluster, git_repo):
     namespace = os.environ.get("E2E_NAMESPACE", "platform-e2e")
-    values = ["-f", os.environ.get("E2E_VALUES", str(ROOT / "tests/e2e/values-local-node.yaml")),
+    values = ["-f", os.environ.get("E2E_VALUES", str(ROOT / "values/local-node.yaml")),
               "--set", f"dags.gitSync.repo={git_repo.url}", "--set", "dags.gitSync.ref=main",
               *hostpath_values(os.environ.get("E2E_HOSTPATH_ROOT", "/var/lib/platform-e2e"))]
     rel = Release(kube_cluster.kube_config_path, namespace, values, git_repo)

@@ -52,7 +52,7 @@ def ranking_rows(query, day: str) -> list[tuple]:
 
 def assert_matches_independent_ranking(rows, ratings):
     want = book_ranking((r["userId"], r["movieId"], r["rating"]) for r in ratings)
-    assert len(want) > 5, "the day should rank some movies"
+    assert want, "the day should rank some movies"
     assert [(r, m, n) for r, m, _, n in rows] == [(r, m, n) for r, m, _, n in want]
     assert all(abs(a - b) < 1e-9 for (_, _, a, _), (_, _, b, _) in zip(rows, want, strict=True))
 
@@ -93,7 +93,7 @@ def test_task_logs_outlive_the_pods(release, airflow):
     for task, needle in expected.items():
         resp = airflow.session.get(f"{airflow.base}/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task}"
                                    "/logs/1", params={"full_content": "true"},
-                                   headers={"Accept": "text/plain"}, timeout=60)
+                                   headers={"Accept": "application/json"}, timeout=60)
         assert resp.status_code == 200, resp.text
         assert needle in resp.text, f"{task}'s log lacks the container output {needle!r}:\n{resp.text[-2000:]}"
 
@@ -101,6 +101,7 @@ def test_task_logs_outlive_the_pods(release, airflow):
 def test_per_task_overhead(release, airflow):
     """Queued task instance -> its KubernetesPodOperator container started (from the pod's events)."""
     run_id = STATE["run_id"]
+    # Events outlive pods (and earlier releases): only a start after the queueing counts.
     events = json.loads(release.kubectl("get", "events", "-o", "json"))["items"]
     started = {}
     for e in events:
@@ -113,10 +114,14 @@ def test_per_task_overhead(release, airflow):
         pod_starts = [t for name, t in started.items() if name.startswith(prefix) and t]
         assert pod_starts, f"no Started event for {ti['task_id']}'s pod"
         queued = datetime.fromisoformat(ti["queued_when"].replace("Z", "+00:00"))
-        first = min(datetime.fromisoformat(t.replace("Z", "+00:00")) for t in pod_starts)
+        # Event times have whole seconds: allow the start to round down below the queueing.
+        later = [s for s in (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in pod_starts)
+                 if (s - queued).total_seconds() > -1]
+        assert later, f"no Started event for {ti['task_id']}'s pod after it was queued"
+        first = min(later)
         overhead[ti["task_id"]] = round((first - queued).total_seconds(), 1)
     FIGURES["queued_to_task_container_started_s"] = overhead
-    assert all(0 <= v < 300 for v in overhead.values()), overhead
+    assert all(-1 < v < 300 for v in overhead.values()), overhead
 
 
 def test_rerunning_a_date_keeps_the_row_count(airflow, rankings_db):
@@ -165,9 +170,10 @@ def test_upgrade_keeps_secrets_and_data(release, airflow, rankings_db):
     assert "parallelism = 24" in config, "the changed value should reach airflow.cfg"
     assert ranking_rows(rankings_db, FIRST_RUN[1]) == rows_before
 
+    release.settle("api-server")
     port = release.forward(f"{FULLNAME}-api-server", 8080)
     fresh = Airflow(f"http://127.0.0.1:{port}", secrets_before["airflow"]["admin-password"])
     logical_date, day, _ = UPGRADE_RUN
     _, run_seconds = fresh.run_dag(DAG_ID, logical_date)
     FIGURES["dag_run_after_upgrade_s"] = round(run_seconds, 1)
-    assert len(ranking_rows(rankings_db, day)) > 5
+    assert ranking_rows(rankings_db, day), "the run after the upgrade should load its day"
