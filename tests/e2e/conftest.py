@@ -183,7 +183,7 @@ def release(kube_cluster, git_repo):
               "--set", f"dags.gitSync.repo={git_repo.url}", "--set", "dags.gitSync.ref=main",
               *hostpath_values(os.environ.get("E2E_HOSTPATH_ROOT", "/var/lib/platform-e2e"))]
     rel = Release(kube_cluster.kube_config_path, namespace, values, git_repo)
-    run("helm", "--kubeconfig", rel.kubeconfig, "-n", namespace, "uninstall", RELEASE, "--wait", check=False)
+    remove(rel)
     progress(f"helm install {RELEASE} into {namespace} (--wait)")
     FIGURES["install_to_all_ready_s"] = round(rel.install(), 1)
     progress(f"all ready after {FIGURES['install_to_all_ready_s']} s")
@@ -191,7 +191,15 @@ def release(kube_cluster, git_repo):
     for pf in rel.forwards:
         pf.close()
     if not os.environ.get("E2E_KEEP_RELEASE"):
-        run("helm", "--kubeconfig", rel.kubeconfig, "-n", namespace, "uninstall", RELEASE, "--wait", check=False)
+        remove(rel)
+
+
+def remove(rel: Release) -> None:
+    """Uninstall and delete the namespace: worker pods the executor had not deleted yet would
+    keep the logs claim (and so `helm uninstall --wait`) from finishing."""
+    run("helm", "--kubeconfig", rel.kubeconfig, "-n", rel.namespace, "uninstall", RELEASE, check=False)
+    run("kubectl", "--kubeconfig", rel.kubeconfig, "delete", "namespace", rel.namespace, "--ignore-not-found",
+        "--wait=true", "--timeout=300s", timeout=330)
 
 
 class Airflow:
