@@ -28,6 +28,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.net import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = "platform"
 FULLNAME = f"{RELEASE}-movielens-platform"
@@ -37,12 +39,6 @@ FIGURES: dict[str, object] = json.loads(os.environ.get("E2E_SETUP_FIGURES") or "
 
 def progress(message: str) -> None:
     print(f"[e2e {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(*cmd: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:

@@ -12,7 +12,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import pymysql
 import pytest
+
+from tests.support.net import free_port
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,6 @@ class MySQLDatabase:
             conn.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _find(*names: str) -> str:
     for name in names:
         path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
@@ -83,7 +78,7 @@ def private_mariadb(base: Path):
     subprocess.run([install, "--no-defaults", f"--datadir={datadir}", "--user=root",
                     "--auth-root-authentication-method=socket", "--skip-test-db"],
                    check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [server, "--no-defaults", f"--datadir={datadir}", f"--socket={sock}", f"--port={port}",
          "--bind-address=127.0.0.1", "--user=root", "--skip-name-resolve", f"--log-error={log}",

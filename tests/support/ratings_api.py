@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import requests
 
 from movielens_api.prepare import synthetic
 from movielens_api.store import RatingsStore
+from tests.support.net import free_port
 
 USER, PASSWORD = "airflow", "test-password"
 
@@ -33,12 +33,6 @@ class RunningAPI:
     @property
     def auth(self) -> tuple[str, str]:
         return (self.user, self.password)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_api(store_dir: Path, *, workers: int = 1, max_limit: int | None = None,

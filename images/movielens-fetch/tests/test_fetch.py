@@ -115,7 +115,7 @@ def test_gives_up_after_bounded_retries_and_keeps_the_old_file(ratings_api, tmp_
 
 
 def test_unreachable_host_fails_clearly(tmp_path):
-    from tests.support.ratings_api import free_port
+    from tests.support.net import free_port
 
     result = run_fetch(f"http://127.0.0.1:{free_port()}", tmp_path / "r.json", "--max-retries", "2")
     assert result.returncode == 1

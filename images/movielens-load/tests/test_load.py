@@ -138,7 +138,7 @@ def test_wrong_password_fails_at_once_without_leaking_it(mysql_database, tmp_pat
 
 
 def test_unreachable_server_is_retried_a_bounded_number_of_times(mysql_database, tmp_path):
-    from tests.support.ratings_api import free_port
+    from tests.support.net import free_port
 
     csv_path = write_csv(tmp_path / "r.csv", [(1, 1, 4.0, 3)])
     port = str(free_port())
