@@ -126,11 +126,11 @@ def json_lines(records: list) -> bytes:
     """Encode records as JSON Lines, one compact object per line."""
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise FetchError("the API returned ratings that are not JSON objects")
+    if not records:
+        return b""
     encoded = orjson.dumps(records)[1:-1]
     # Splitting the compact array at "},{" is exact when the boundaries are its only
     # occurrences; otherwise (a value holding "},{") encode record by record.
-    if not records:
-        return b""
     if encoded.count(b"},{") == len(records) - 1:
         return encoded.replace(b"},{", b"}\n{") + b"\n"
     return b"".join(orjson.dumps(r) + b"\n" for r in records)
@@ -148,14 +148,17 @@ def fetch_pages(client: RatingsClient, start: date, end: date, batch_size: int) 
     total = first.total
     log.info("%s to %s: %d ratings to fetch", start, end, total)
     yield first
+    offsets = range(batch_size, total, batch_size)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch") as pool:
-        offsets = range(batch_size, total, batch_size)
-        future = pool.submit(client.get_page, {**params, "offset": offsets[0]}) if offsets else None
+
+        def request(index: int):
+            return pool.submit(client.get_page, {**params, "offset": offsets[index]}) if index < len(offsets) else None
+
+        future = request(0)
         for index, offset in enumerate(offsets):
             page = future.result()
             # Ask for the next page only once this one arrived: a failure stops the fetch at once.
-            following = offsets[index + 1] if index + 1 < len(offsets) else None
-            future = pool.submit(client.get_page, {**params, "offset": following}) if following else None
+            future = request(index + 1)
             if page.total != total:
                 raise FetchError(f"the API's total changed from {total} to {page.total} "
                                  "during the fetch; rerun the task")
