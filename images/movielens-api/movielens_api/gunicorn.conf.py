@@ -9,3 +9,6 @@ keepalive = 30
 preload_app = True  # load the memory-mapped store once, before forking
 accesslog = os.environ.get("API_ACCESS_LOG", "-") or None
 worker_tmp_dir = os.environ.get("API_WORKER_TMP_DIR", "/tmp")
+# gunicorn's runtime control socket (gunicornc) is not used in a container, and it would be
+# created under $HOME, which is read-only there: creating it logs an error at every start.
+control_socket_disable = True

@@ -54,6 +54,15 @@ class RatingsStore:
                 "build it with `movielens-api-prepare --output-dir DIR`"
             )
         cols = {c: np.load(directory / f"{c}.npy", mmap_mode="r") for c in COLUMNS}
+        # A ragged store would load and then fail every page at request time; refuse it now.
+        rows = cols["timestamp"].shape
+        for name, col in cols.items():
+            if col.ndim != 1 or col.shape != rows:
+                raise ValueError(
+                    f"ratings store {directory} is damaged: {name}.npy has shape {col.shape}, timestamp.npy "
+                    f"{rows}, but every column needs one value per rating; rebuild it with "
+                    "`movielens-api-prepare --output-dir DIR`"
+                )
         return cls(**cols)
 
     def save(self, directory: str | os.PathLike) -> None:

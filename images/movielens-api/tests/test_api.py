@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import time
 from datetime import UTC, datetime
 
 import numpy as np
@@ -44,6 +45,22 @@ def test_served_by_gunicorn_not_a_development_server(ratings_api):
     # gunicorn renames its master process; a development server would not.
     cmdline = open(f"/proc/{ratings_api.process.pid}/cmdline", "rb").read()
     assert cmdline.startswith(b"gunicorn: master")
+
+
+def test_starts_without_a_writable_home_and_logs_no_error(tmp_path, monkeypatch):
+    """The pod's root filesystem is read-only: nothing may need $HOME (HOME=/dev/null is not
+    a directory, so not even root can create anything below it)."""
+    from movielens_api.prepare import synthetic
+    from tests.support.ratings_api import start_api, stop_api
+
+    synthetic(100, datetime(2019, 1, 1).date(), datetime(2019, 1, 2).date(), seed=1).save(tmp_path / "store")
+    monkeypatch.setenv("HOME", "/dev/null")
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    _, proc = start_api(tmp_path / "store", log_path=tmp_path / "api.log")
+    time.sleep(2)  # the master sets up its control server after the workers boot
+    stop_api(proc)
+    log = (tmp_path / "api.log").read_text()
+    assert "ERROR" not in log and "Traceback" not in log, log
 
 
 @pytest.mark.parametrize("auth", [None, ("airflow", "wrong"), ("nobody", "test-password")])

@@ -169,3 +169,51 @@ def test_short_answer_is_an_error_not_a_file(tmp_path):
         from datetime import date
         fetch_ratings(ShortClient(), date(2019, 1, 1), date(2019, 1, 2), out, 10)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("option, value, allowed", [
+    ("--max-retries", "-1", "whole number >= 0"),
+    ("--max-retries", "two", "whole number >= 0"),
+    ("--timeout", "0", "finite number of seconds > 0"),
+    ("--timeout", "nan", "finite number of seconds > 0"),
+    ("--timeout", "inf", "finite number of seconds > 0"),
+    ("--timeout", "-5", "finite number of seconds > 0"),
+    ("--timeout", "1e10", "at most 3600"),
+    ("--retry-backoff", "-1", "finite number of seconds >= 0"),
+    ("--retry-backoff", "nan", "finite number of seconds >= 0"),
+    ("--retry-backoff", "1e10", "at most 3600"),
+])
+def test_bad_numbers_exit_2_naming_the_option(tmp_path, option, value, allowed):
+    from tests.support.net import free_port
+
+    result = run_fetch(f"http://127.0.0.1:{free_port()}", tmp_path / "r.json", option, value)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"argument {option}: must be a " in result.stderr and allowed in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_max_retries_0_tries_once(ratings_api, tmp_path):
+    with FaultyProxy(ratings_api.url, then="500") as proxy:
+        result = run_fetch(proxy.url, tmp_path / "r.json", "--max-retries", "0", "--timeout", "0.5")
+    assert result.returncode == 1
+    assert "still failing after 0 retries (HTTP 500)" in result.stderr
+    assert proxy.requests == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("host", ["ftp://movielens", "http://", "", "http://[::1", "http://movielens:http"])
+def test_a_host_that_is_not_an_http_url_exits_2(tmp_path, host):
+    result = run_fetch(host, tmp_path / "r.json")
+    assert result.returncode == 2, result.stderr
+    assert "argument --host:" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_path_that_is_a_directory_exits_2_before_fetching(ratings_api, tmp_path):
+    with FaultyProxy(ratings_api.url) as proxy:
+        result = run_fetch(proxy.url, tmp_path, "--batch-size", "100")
+    assert result.returncode == 2, result.stderr
+    assert "--output-path" in result.stderr and "is a directory" in result.stderr
+    assert proxy.requests == 0
+    assert list(tmp_path.iterdir()) == []

@@ -126,3 +126,47 @@ def test_missing_input_says_which_step_to_run(tmp_path):
 def test_negative_min_ratings_is_refused(tmp_path):
     result, _, _ = run_rank(tmp_path, [], "--min-ratings", "-1")
     assert result.returncode == 2 and "--min-ratings must not be negative" in result.stderr
+
+
+BIG = 2**53  # the first integer above which a float64 cannot hold every integer
+
+
+@pytest.mark.parametrize("field, value, problem", [
+    ("userId", "1e20", "userId is not an integer"),
+    ("userId", "1.5", "userId is not an integer"),
+    ("movieId", "3.0", "movieId is not an integer"),
+    ("timestamp", "1546300800.0", "timestamp is not an integer"),
+    ("userId", str(2**63), "userId is outside the 64-bit integer range"),
+    ("movieId", str(-2**63 - 1), "movieId is outside the 64-bit integer range"),
+    ("userId", "100000000000000000000", "userId is outside the 64-bit integer range"),
+    ("userId", '"7"', "userId is not a number"),
+    ("movieId", "true", "movieId is not a number"),
+])
+def test_an_id_that_is_not_a_64_bit_json_integer_names_file_record_and_field(tmp_path, fmt, field, value, problem):
+    good = '{"userId": 1, "movieId": 1, "rating": 4.0, "timestamp": 1}'
+    bad = good.replace(f'"{field}": 1', f'"{field}": {value}')
+    raw = f"[{good}, {bad}]" if fmt == "array" else f"{good}\n{bad}\n"
+    result, _, _ = run_rank(tmp_path, None, raw=raw)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    where = "record 1 " if fmt == "array" else "line 2 "
+    assert f"ratings/2019-01-01.json: {where}" in result.stderr
+    assert problem in result.stderr
+
+
+def test_ids_beyond_2_53_stay_distinct(tmp_path, fmt):
+    # Users 2^53 and 2^53+1 are two users: movie 1 has three raters and passes
+    # --min-ratings 2. Movies 2^53 and 2^53+1 are two movies, each ranked under its own id.
+    ratings = ([rating(u, 1, 4.0) for u in (1, BIG, BIG + 1)]
+               + [rating(u, BIG, 3.0) for u in (1, 2, 3)] + [rating(u, BIG + 1, 2.0) for u in (1, 2, 3)])
+    result, rows, _ = run_rank(tmp_path, ratings, fmt=fmt)
+    assert result.returncode == 0, result.stderr
+    assert rows[1:] == [["1", "1", "4.0", "3"], ["2", str(BIG), "3.0", "3"], ["3", str(BIG + 1), "2.0", "3"]]
+
+
+def test_the_largest_64_bit_ids_are_read_exactly(tmp_path, fmt):
+    top, bottom = 2**63 - 1, -2**63
+    ratings = [rating(u, top, 5.0, ts=bottom) for u in (top, top - 1, bottom)]
+    result, rows, _ = run_rank(tmp_path, ratings, fmt=fmt)
+    assert result.returncode == 0, result.stderr
+    assert rows[1:] == [["1", str(top), "5.0", "3"]]
