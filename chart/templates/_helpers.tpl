@@ -86,16 +86,31 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.airflow.admin.existingSecret }}password{{ else }}admin-password{{ end -}}
 {{- end -}}
 
+{{/* "true" when Airflow's metadata lives in the bundled MySQL, "" when it is external. */}}
+{{- define "platform.bundledMetadata" -}}
+{{- if .Values.airflow.externalDatabase.enabled -}}
+{{- else if .Values.mysql.enabled -}}true
+{{- else -}}
+{{- fail "Airflow's metadata needs a database: set airflow.externalDatabase.enabled=true with airflow.externalDatabase.existingSecret (PostgreSQL 14-18 or MySQL 8), or keep mysql.enabled=true" -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "platform.metadataSecret" -}}
-{{- if .Values.mysql.enabled -}}
+{{- if include "platform.bundledMetadata" . -}}
 {{ include "platform.fullname" . }}-metadata
 {{- else -}}
-{{ required "airflow.externalDatabase.existingSecret is required when mysql.enabled is false" .Values.airflow.externalDatabase.existingSecret }}
+{{ required "airflow.externalDatabase.existingSecret is required when airflow.externalDatabase.enabled is true: a Secret with the SQLAlchemy URL under connectionKey" .Values.airflow.externalDatabase.existingSecret }}
 {{- end -}}
 {{- end -}}
 
 {{- define "platform.metadataKey" -}}
-{{- if .Values.mysql.enabled }}connection{{ else }}{{ .Values.airflow.externalDatabase.connectionKey }}{{ end -}}
+{{- if include "platform.bundledMetadata" . }}connection{{ else }}{{ .Values.airflow.externalDatabase.connectionKey }}{{ end -}}
+{{- end -}}
+
+{{/* Generated credentials and data claims outlive `helm uninstall`: a reinstall of the
+same release then opens the kept data with the kept passwords. */}}
+{{- define "platform.keepOnUninstall" -}}
+helm.sh/resource-policy: keep
 {{- end -}}
 
 {{- define "platform.apiSecret" -}}
@@ -264,7 +279,7 @@ seccompProfile:
     secretKeyRef:
       name: {{ include "platform.metadataSecret" . }}
       key: {{ include "platform.metadataKey" . }}
-{{- if and (not .Values.mysql.enabled) .Values.airflow.externalDatabase.asyncConnectionKey }}
+{{- if and (not (include "platform.bundledMetadata" .)) .Values.airflow.externalDatabase.asyncConnectionKey }}
 - name: AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC
   valueFrom:
     secretKeyRef:
@@ -627,6 +642,10 @@ metadata:
   name: {{ printf "%s-%s" .ns .name | trunc 63 | trimSuffix "-" }}
   labels:
     {{- include "platform.labels" (dict "root" $root "component" .component) | nindent 4 }}
+  {{- if $p.keepOnUninstall }}
+  annotations:
+    {{- include "platform.keepOnUninstall" . | nindent 4 }}
+  {{- end }}
 spec:
   storageClassName: {{ default "manual" $p.storageClassName }}
   capacity:
@@ -648,6 +667,10 @@ metadata:
   namespace: {{ .ns }}
   labels:
     {{- include "platform.labels" (dict "root" $root "component" .component) | nindent 4 }}
+  {{- if $p.keepOnUninstall }}
+  annotations:
+    {{- include "platform.keepOnUninstall" . | nindent 4 }}
+  {{- end }}
 spec:
   accessModes: [{{ $p.accessMode }}]
   {{- if $p.hostPath }}

@@ -102,9 +102,13 @@ def test_every_component_waits_for_migrations():
         )
 
 
+def migration_jobs(docs):
+    return [j for j in find_all(docs, "Job") if j["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"]
+
+
 def test_migration_job_is_plain_job_named_by_checksum():
     docs = render()
-    jobs = find_all(docs, "Job")
+    jobs = migration_jobs(docs)
     assert len(jobs) == 1
     job = jobs[0]
     assert "helm.sh/hook" not in (job["metadata"].get("annotations") or {})
@@ -112,10 +116,10 @@ def test_migration_job_is_plain_job_named_by_checksum():
     assert container(job, "migrate")["args"] == ["bash", "-c", "exec airflow db migrate"]
     assert "ttlSecondsAfterFinished" not in job["spec"]
     # a new image makes a new Job (rerun on upgrade); same values keep the same name
-    other = find_all(render({"airflow": {"image": {"tag": "3.3.3"}}}), "Job")[0]
+    other = migration_jobs(render({"airflow": {"image": {"tag": "3.3.3"}}}))[0]
     assert other["metadata"]["name"] != job["metadata"]["name"]
-    assert find_all(render(), "Job")[0]["metadata"]["name"] == job["metadata"]["name"]
-    ttl = find_all(render({"airflow": {"migrations": {"ttlSecondsAfterFinished": 600}}}), "Job")[0]
+    assert migration_jobs(render())[0]["metadata"]["name"] == job["metadata"]["name"]
+    ttl = migration_jobs(render({"airflow": {"migrations": {"ttlSecondsAfterFinished": 600}}}))[0]
     assert ttl["spec"]["ttlSecondsAfterFinished"] == 600
 
 
@@ -285,6 +289,7 @@ def test_external_database_async_key():
             "mysql": {"enabled": False},
             "airflow": {
                 "externalDatabase": {
+                    "enabled": True,
                     "existingSecret": "meta",
                     "connectionKey": "url",
                     "asyncConnectionKey": "async-url",

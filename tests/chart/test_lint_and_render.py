@@ -23,7 +23,7 @@ SWITCHES = {
     },
     "external-db": {
         "mysql": {"enabled": False},
-        "airflow": {"externalDatabase": {"existingSecret": "metadata"}},
+        "airflow": {"externalDatabase": {"enabled": True, "existingSecret": "metadata"}},
         "pipeline": {"database": {"host": "db.example.internal", "existingSecret": "movielens-db"}},
     },
     "network-policies": {"networkPolicies": {"enabled": True}},

@@ -17,7 +17,7 @@ from chart_helpers import (
 
 EXTERNAL = {
     "mysql": {"enabled": False},
-    "airflow": {"externalDatabase": {"existingSecret": "metadata-db"}},
+    "airflow": {"externalDatabase": {"enabled": True, "existingSecret": "metadata-db"}},
     "pipeline": {"database": {"host": "db.example.internal", "existingSecret": "movielens-db"}},
 }
 
@@ -124,6 +124,24 @@ def test_mysql_off_external_database():
 
 def test_mysql_off_requires_external_settings():
     err = render_error(values={"mysql": {"enabled": False}})
-    assert "airflow.externalDatabase.existingSecret is required when mysql.enabled is false" in err
-    err = render_error(values={"mysql": {"enabled": False}, "airflow": {"externalDatabase": {"existingSecret": "m"}}})
+    assert "Airflow's metadata needs a database: set airflow.externalDatabase.enabled=true" in err
+    err = render_error(values={"airflow": {"externalDatabase": {"enabled": True}}})
+    assert "airflow.externalDatabase.existingSecret is required when airflow.externalDatabase.enabled" in err
+    err = render_error(values={"mysql": {"enabled": False},
+                               "airflow": {"externalDatabase": {"enabled": True, "existingSecret": "m"}}})
     assert "pipeline.database.host is required when mysql.enabled is false" in err
+
+
+def test_bundled_mysql_keeps_only_the_pipeline_database_when_the_metadata_is_external():
+    """The supported split on clusters whose only MySQL-compatible server is MariaDB."""
+    docs = render({"airflow": {"externalDatabase": {"enabled": True, "existingSecret": "metadata-db"}}})
+    assert set(secret_data(docs, f"{FULLNAME}-mysql")) == {"root-password"}
+    assert f"{FULLNAME}-metadata" not in names(docs, "Secret")
+    env = env_of(container(component(docs, "mysql"), "mysql"))
+    assert not [name for name in env if name.startswith("PLATFORM_AIRFLOW_")]
+    script = find(docs, "ConfigMap", f"{FULLNAME}-mysql-init")["data"]["10-platform-databases.sh"]
+    assert "PLATFORM_AIRFLOW" not in script and "PLATFORM_MOVIELENS_DATABASE" in script
+    for name in ("scheduler", "api-server", "dag-processor", "triggerer"):
+        env = env_of(container(component(docs, name), name))
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]["valueFrom"]["secretKeyRef"] == {
+            "name": "metadata-db", "key": "connection"}

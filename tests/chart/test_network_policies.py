@@ -90,11 +90,29 @@ def test_production_values():
     assert api[0]["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
     sched = policy(docs, "scheduler")["spec"]["egress"]
     assert sched[1]["to"] == [{"ipBlock": {"cidr": "10.0.0.1/32"}}]
-    # external database by CIDR; no bundled-MySQL policy
-    assert sched[2]["to"] == [{"ipBlock": {"cidr": "192.0.2.20/32"}}]
+    # the metadata database by its own CIDRs and port (PostgreSQL, 5432); no bundled-MySQL policy
+    assert sched[2] == {"to": [{"ipBlock": {"cidr": "192.0.2.21/32"}}], "ports": [{"protocol": "TCP", "port": 5432}]}
     assert f"{FULLNAME}-mysql" not in {p["metadata"]["name"] for p in find_all(docs, "NetworkPolicy")}
-    # task pods in their own namespace reach the API across namespaces
+    # task pods in their own namespace reach the API across namespaces, and the rankings
+    # database by its CIDRs and port
     tasks = policy(docs, "tasks")
+    assert {"to": [{"ipBlock": {"cidr": "192.0.2.20/32"}}], "ports": [{"protocol": "TCP", "port": 3306}]} in (
+        tasks["spec"]["egress"])
     assert tasks["metadata"]["namespace"] == "movielens-tasks"
     api_from = policy(docs, "movielens-api")["spec"]["ingress"][0]["from"][0]
     assert api_from["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "movielens-tasks"}}
+
+
+def test_external_metadata_beside_the_bundled_mysql():
+    """Metadata on an external PostgreSQL, rankings on the bundled MySQL: each flow on its own port."""
+    docs = render({"networkPolicies": {"enabled": True, "metadataDatabaseCidrs": ["10.1.2.3/32"]},
+                   "airflow": {"externalDatabase": {"enabled": True, "existingSecret": "pg", "port": 5433}}})
+    postgres = {"to": [{"ipBlock": {"cidr": "10.1.2.3/32"}}], "ports": [{"protocol": "TCP", "port": 5433}]}
+    for name in ("scheduler", "dag-processor", "triggerer", "migrate", "api-server", "test"):
+        egress = policy(docs, name)["spec"]["egress"]
+        assert postgres in egress, name
+        mysql_rules = [e for e in egress if e.get("ports") == [{"protocol": "TCP", "port": 3306}]]
+        assert bool(mysql_rules) == (name == "test"), name  # only the login test still talks to MySQL
+    mysql_from = policy(docs, "mysql")["spec"]["ingress"][0]["from"]
+    components = {p["podSelector"]["matchLabels"].get("app.kubernetes.io/component") for p in mysql_from}
+    assert components == {None, "test"}  # task pods (by their own labels) and the helm test

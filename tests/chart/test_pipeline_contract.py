@@ -67,7 +67,7 @@ def test_contract_with_external_database():
     docs = render(
         {
             "mysql": {"enabled": False},
-            "airflow": {"externalDatabase": {"existingSecret": "meta"}},
+            "airflow": {"externalDatabase": {"enabled": True, "existingSecret": "meta"}},
             "pipeline": {"database": {"host": "db.example.internal", "port": 3307, "existingSecret": "ml-db"}},
         }
     )

@@ -15,7 +15,8 @@ def rules(role):
 def test_roles_are_exact():
     docs = render()
     expected = {"scheduler": MANAGE, "worker": MANAGE, "triggerer": READ, "api-server": READ}
-    assert {r["metadata"]["name"] for r in find_all(docs, "Role")} == {f"{FULLNAME}-{n}" for n in expected}
+    assert {r["metadata"]["name"] for r in find_all(docs, "Role")} == {
+        f"{FULLNAME}-{n}" for n in [*expected, "cleanup"]}
     for name, pod_verbs in expected.items():
         role = find(docs, "Role", f"{FULLNAME}-{name}")
         assert rules(role) == {
@@ -23,6 +24,10 @@ def test_roles_are_exact():
             (("",), ("pods/log",)): ["get"],
             (("",), ("events",)): ["list"],
         }, name
+    # the uninstall hook only finds and deletes pods
+    assert rules(find(docs, "Role", f"{FULLNAME}-cleanup")) == {(("",), ("pods",)): ["get", "list", "delete"]}
+    assert f"{FULLNAME}-cleanup" not in {r["metadata"]["name"] for r in find_all(
+        render({"uninstallCleanup": {"enabled": False}}), "Role")}
     assert not find_all(docs, "ClusterRole") and not find_all(docs, "ClusterRoleBinding")
 
 
@@ -36,13 +41,15 @@ def test_bindings_tie_each_role_to_its_service_account():
 
 def test_worker_role_lives_in_the_task_namespace():
     docs = render({"pipeline": {"namespace": "tasks"}})
-    ns = {r["metadata"]["name"]: r["metadata"]["namespace"] for r in find_all(docs, "Role")}
-    assert ns == {
-        f"{FULLNAME}-scheduler": "airflow",
-        f"{FULLNAME}-api-server": "airflow",
-        f"{FULLNAME}-worker": "tasks",
-        f"{FULLNAME}-triggerer": "tasks",
-    }
+    ns = sorted((r["metadata"]["name"], r["metadata"]["namespace"]) for r in find_all(docs, "Role"))
+    assert ns == sorted([
+        (f"{FULLNAME}-scheduler", "airflow"),
+        (f"{FULLNAME}-api-server", "airflow"),
+        (f"{FULLNAME}-worker", "tasks"),
+        (f"{FULLNAME}-triggerer", "tasks"),
+        (f"{FULLNAME}-cleanup", "airflow"),  # worker pods
+        (f"{FULLNAME}-cleanup", "tasks"),  # task pods
+    ])
     binding = find(docs, "RoleBinding", f"{FULLNAME}-worker")
     assert binding["metadata"]["namespace"] == "tasks"
     assert binding["subjects"][0]["namespace"] == "airflow"

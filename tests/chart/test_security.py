@@ -65,6 +65,7 @@ def test_service_account_tokens_only_where_the_kubernetes_api_is_used():
         "triggerer": True,
         "api-server": True,
         "worker": True,
+        "cleanup": True,  # the uninstall hook deletes worker and task pods
         "dag-processor": False,
         "movielens-api": False,
         "mysql": False,
