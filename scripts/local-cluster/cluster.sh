@@ -5,6 +5,7 @@
 #   cluster.sh up                      install packages, build (cached), start, smoke-test
 #   cluster.sh down [--keep-images] [--keep-logs]
 #   cluster.sh status
+#   cluster.sh restart-runtime         stop and start kubelet and containerd (fault tests)
 #   cluster.sh kubeconfig              print the admin kubeconfig path
 #   cluster.sh import-image FILE.tar...   docker-archive / OCI tars (also .tar.gz) into k8s.io
 #   cluster.sh image-from-rootfs DIR NAME:TAG OUT.tar [ENTRYPOINT...]
@@ -479,6 +480,16 @@ setup_network() {
 }
 
 # ---------------------------------------------------------------------------- start
+start_containerd() { start containerd /usr/bin/containerd --config "$STATE/containerd/config.toml"; }
+
+start_kubelet() {
+  start kubelet "$BIN/kubelet" \
+    --config="$STATE/kubelet-config.yaml" --kubeconfig="$STATE/kubelet.kubeconfig" \
+    --container-runtime=remote --container-runtime-endpoint="unix://$CTR_SOCK" \
+    --node-ip="$GATEWAY" --hostname-override="$NODE_NAME" \
+    --root-dir="$STATE/kubelet" --cert-dir="$STATE/kubelet/pki" --v=1
+}
+
 start_components() {
   mkdir -p "$LOGS" "$PIDS" "$STATE/etcd" "$STATE/kubelet"
   step "Starting etcd (127.0.0.1:$ETCD_CLIENT_PORT) and containerd ($CTR_SOCK)"
@@ -489,7 +500,7 @@ start_components() {
     --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
     --initial-cluster "platform-local=http://127.0.0.1:$ETCD_PEER_PORT" \
     --snapshot-count 10000
-  start containerd /usr/bin/containerd --config "$STATE/containerd/config.toml"
+  start_containerd
   wait_for 30 "etcd" port_open 127.0.0.1 "$ETCD_CLIENT_PORT"
 
   step "Starting kube-apiserver (https://$GATEWAY:$API_PORT)"
@@ -530,11 +541,7 @@ start_components() {
     --authentication-kubeconfig="$STATE/scheduler.kubeconfig" \
     --authorization-kubeconfig="$STATE/scheduler.kubeconfig" \
     --bind-address=127.0.0.1 --port=0 --leader-elect=false --profiling=false --v=1
-  start kubelet "$BIN/kubelet" \
-    --config="$STATE/kubelet-config.yaml" --kubeconfig="$STATE/kubelet.kubeconfig" \
-    --container-runtime=remote --container-runtime-endpoint="unix://$CTR_SOCK" \
-    --node-ip="$GATEWAY" --hostname-override="$NODE_NAME" \
-    --root-dir="$STATE/kubelet" --cert-dir="$STATE/kubelet/pki" --v=1
+  start_kubelet
   start kube-proxy "$BIN/kube-proxy" --config="$STATE/kube-proxy-config.yaml" --v=1
 
   step "Starting dnsmasq ($GATEWAY:53) and the Service watcher"
@@ -769,6 +776,24 @@ cmd_down() {
   step "Cluster down (binary cache kept in $CACHE$([ "$keep_images" = 1 ] && echo "; images kept"))"
 }
 
+# ---------------------------------------------------------------------- restart-runtime
+# What a node's maintenance or a runtime crash does: kubelet and containerd stop and come
+# back with the same state. Running containers live on in their shims meanwhile.
+cmd_restart_runtime() {
+  need_root
+  all_running || die "the cluster is not up: run '$0 up' first"
+  local pid
+  step "Stopping kubelet and containerd"
+  stop_pid "$(pid_of kubelet)"
+  if pid="$(pid_of containerd)"; then stop_pid "$pid"; fi
+  step "Starting containerd and kubelet again"
+  start_containerd
+  wait_for 30 "containerd" test -S "$CTR_SOCK"
+  start_kubelet
+  wait_for 120 "node $NODE_NAME Ready" node_ready
+  step "Node $NODE_NAME Ready again"
+}
+
 # ---------------------------------------------------------------------------- misc
 cmd_status() {
   local c pid rc=0
@@ -803,7 +828,7 @@ import_images() {
   done
 }
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd=${1:-}
@@ -812,6 +837,7 @@ main() {
     up) cmd_up "$@" ;;
     down) cmd_down "$@" ;;
     status) cmd_status ;;
+    restart-runtime) cmd_restart_runtime ;;
     kubeconfig) echo "$KUBECONFIG_PATH" ;;
     import-image | load) need_root && import_images "$@" ;;
     image-from-rootfs)

@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# `make down` for platform-up.sh: stop the port-forward and the git daemon, stop the node.
-# The hostPath data (DATA_ROOT, /var/lib/platform-local) and the build cache are kept.
+# `make down` for platform-up.sh: save the release's credentials beside its data, stop the
+# port-forward and the git daemon, stop the node. Kept: DATA_ROOT (/var/lib/platform-local:
+# the pipeline's files, MySQL's rankings, Airflow's metadata, the Secrets that open them)
+# and the build cache. Environment: NAMESPACE (airflow), DATA_ROOT.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STATE_DIR="$ROOT/.local-node"
+NAMESPACE="${NAMESPACE:-airflow}"
+DATA_ROOT="${DATA_ROOT:-/var/lib/platform-local}"
+NODE="$ROOT/scripts/local-cluster/cluster.sh"
+
+if "$NODE" status >/dev/null 2>&1; then
+  KUBECONFIG="$("$NODE" kubeconfig)" \
+    PATH="${LOCAL_CLUSTER_CACHE:-/var/cache/platform-local-cluster}/v1.20.2/bin:$PATH" \
+    "$ROOT/scripts/local-cluster/kept-secrets.py" save "$NAMESPACE" "$DATA_ROOT/secrets/$NAMESPACE.json" || true
+fi
 for name in port-forward git-daemon; do
   if [ -f "$STATE_DIR/$name.pid" ]; then
     echo "==> stopping $name (pid $(cat "$STATE_DIR/$name.pid"))"
@@ -11,4 +22,13 @@ for name in port-forward git-daemon; do
     rm -f "$STATE_DIR/$name.pid"
   fi
 done
-"$ROOT/scripts/local-cluster/cluster.sh" down
+"$NODE" down
+if [ -d "$DATA_ROOT" ]; then
+  cat <<MSG
+
+Kept in $DATA_ROOT ($(du -sh "$DATA_ROOT" 2>/dev/null | cut -f1)): the ratings and rankings files (data/),
+MySQL's rankings (mysql/), Airflow's metadata (postgres/), task logs (logs/) and the Secrets
+that open them (secrets/). The next \`make up\` continues with them. To start empty instead:
+  rm -rf $DATA_ROOT
+MSG
+fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make up` on a machine without kind: the single-node Kubernetes of cluster.sh, every
 # image built from Debian's archive and PyPI and imported, this repository served to
-# git-sync, the chart installed with values/local-node.yaml and the example DAG run once.
+# git-sync, Airflow's metadata on a PostgreSQL stand-in, the chart installed with
+# values/local-node.yaml and the example DAG run once. Data and the Secrets that open it
+# are kept in DATA_ROOT across `make down` / `make up`.
 # Environment: RELEASE (movielens-platform), NAMESPACE (airflow), LOCAL_PORT (8080),
 # DATA_ROOT (/var/lib/platform-local: the hostPath volumes), GIT_PORT (9418).
 set -euo pipefail
@@ -47,6 +49,12 @@ for dir in data logs mysql mysql/mysql; do
   mkdir -p "$DATA_ROOT/$dir"
   chmod 0777 "$DATA_ROOT/$dir"  # written by uid 10001 (tasks), 50000 (Airflow), 999 (MySQL)
 done
+export KUBECONFIG="$kubeconfig"
+# The data kept by an earlier `make down` only opens with the passwords it was made with.
+"$ROOT/scripts/local-cluster/kept-secrets.py" restore "$NAMESPACE" "$DATA_ROOT/secrets/$NAMESPACE.json"
+
+step "Airflow's metadata database (PostgreSQL stand-in; data in $DATA_ROOT/postgres)"
+"$ROOT/scripts/local-cluster/metadata-db.sh" "$NAMESPACE" "$DATA_ROOT/postgres"
 
 step "helm upgrade --install $RELEASE (--wait)"
 helm upgrade --install "$RELEASE" "$ROOT/chart" --kubeconfig "$kubeconfig" \
@@ -57,6 +65,7 @@ helm upgrade --install "$RELEASE" "$ROOT/chart" --kubeconfig "$kubeconfig" \
   --set-string "airflow.logs.persistence.hostPath=$DATA_ROOT/logs" \
   --set-string "mysql.persistence.hostPath=$DATA_ROOT/mysql" \
   --wait --timeout 20m
+"$ROOT/scripts/local-cluster/kept-secrets.py" save "$NAMESPACE" "$DATA_ROOT/secrets/$NAMESPACE.json"
 
 RELEASE="$RELEASE" NAMESPACE="$NAMESPACE" LOCAL_PORT="${LOCAL_PORT:-8080}" STATE_DIR="$STATE_DIR" \
   DATA_DIR="$DATA_ROOT/data" "$ROOT/scripts/run-example-dag.sh" --kubeconfig "$kubeconfig"

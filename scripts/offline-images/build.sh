@@ -3,7 +3,8 @@
 #   platform-local/debian:bookworm-slim        debootstrap (debian-base.sh)
 #   platform-local/python:3.11-slim-bookworm   Debian's python3 (python-base/)
 #   images/*                                   the product images, on that Python base
-#   tests/e2e/images/*                         test stand-ins for mysql:8.4 and git-sync
+#   tests/e2e/images/*                         test stand-ins: mysql:8.4 (the rankings),
+#                                              PostgreSQL (Airflow's metadata), git-sync
 # and save each as a docker-archive tar in OUT_DIR (for `ctr images import`).
 # Usage: build.sh OUT_DIR        Env: CA_BUNDLE (HTTPS proxy CA for pip; default: the
 # host's bundle when present), DOCKER (docker client, default /usr/bin/docker).
@@ -37,15 +38,20 @@ version_of() { sed -n 's/^version = "\(.*\)"/\1/p' "$1/pyproject.toml"; }
 
 build "$PYTHON" scripts/offline-images/python-base --build-arg "DEBIAN_IMAGE=$DEBIAN"
 images=()
+# The API serves seeded synthetic 2019 ratings (MovieLens may not be redistributed): a
+# million, so that every day ranks movies (~2,700 ratings a day, like ml-25m's 2019).
 for dir in images/movielens-*/; do
   name=$(basename "$dir")
   images+=("$name:$(version_of "$dir")")
-  build "${images[-1]}" "$dir" --build-arg "BASE_IMAGE=$PYTHON"
+  data=()
+  [ "$name" = movielens-api ] && data=(--build-arg "SYNTHETIC_COUNT=1000000")
+  build "${images[-1]}" "$dir" --build-arg "BASE_IMAGE=$PYTHON" "${data[@]}"
 done
 images+=("platform/airflow:3.3.2")
 build "${images[-1]}" images/airflow --build-arg "BASE_IMAGE=$PYTHON"
-images+=("platform-e2e/mysql:mariadb-10.11" "platform-e2e/git-sync:v4-standin")
-build "${images[-2]}" tests/e2e/images/mysql --build-arg "BASE_IMAGE=$DEBIAN"
+images+=("platform-e2e/mysql:mariadb-10.11" "platform-e2e/postgres:15-standin" "platform-e2e/git-sync:v4-standin")
+build "${images[-3]}" tests/e2e/images/mysql --build-arg "BASE_IMAGE=$DEBIAN"
+build "${images[-2]}" tests/e2e/images/postgres --build-arg "BASE_IMAGE=$DEBIAN"
 build "${images[-1]}" tests/e2e/images/git-sync --build-arg "BASE_IMAGE=$DEBIAN"
 
 for image in "${images[@]}"; do

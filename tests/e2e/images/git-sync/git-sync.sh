@@ -59,6 +59,10 @@ sync_once() {
   git -C "$mirror" worktree prune
 }
 
+# As PID 1, bash ignores SIGTERM unless trapped: without this a pod deletion waits out its
+# whole grace period. bash runs traps while in the `wait` builtin, not during `sleep`.
+trap 'exit 0' TERM INT
+
 failures=0
 while true; do
   if sync_once; then
@@ -69,5 +73,6 @@ while true; do
     echo "git-sync: sync of $repo ($ref) failed ($failures)" >&2
     if [ "$failures" -gt "$max_failures" ] && [ "$max_failures" -ge 0 ]; then exit 1; fi
   fi
-  sleep "$period"
+  sleep "$period" &
+  wait $!
 done
