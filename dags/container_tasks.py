@@ -97,6 +97,9 @@ class ContainerTask:
     env: dict[str, str] = field(default_factory=dict)
     secret_env: list[k8s.V1EnvVar] = field(default_factory=list)
     resources: Resources = field(default_factory=Resources)
+    # Above the program's own worst case (its retries and timeouts): a hung pod is stopped
+    # and retried instead of holding the run forever.
+    timeout: timedelta = timedelta(minutes=10)
 
 
 def container_task(spec: ContainerTask, settings: PipelineSettings) -> KubernetesPodOperator:
@@ -133,6 +136,7 @@ def container_task(spec: ContainerTask, settings: PipelineSettings) -> Kubernete
         log_events_on_failure=True,
         on_finish_action="delete_pod",
         startup_timeout_seconds=300,
+        execution_timeout=spec.timeout,
         retries=2,
         retry_delay=timedelta(seconds=30),
         retry_exponential_backoff=True,

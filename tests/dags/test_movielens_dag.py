@@ -88,6 +88,8 @@ def test_every_task_deletes_its_pod_streams_logs_and_retries(dag):
         assert task.on_finish_action.value == "delete_pod"
         assert task.get_logs is True
         assert task.retries == 2
+        # nothing waits forever: a hung pod is stopped and retried
+        assert task.execution_timeout is not None and task.execution_timeout.total_seconds() <= 15 * 60
         assert task.namespace == "pipelines"
         assert task.image_pull_policy == "Always"
 
@@ -110,7 +112,8 @@ def test_fetch_pod(dag):
     assert c.image == "registry.example/movielens-fetch:1.2.3"
     assert c.args == ["--start-date", "2019-03-05", "--end-date", "2019-03-06",
                       "--output-path", "/data/ratings/2019-03-05.json",
-                      "--host", "http://release-movielens-api", "--batch-size", "10000"]
+                      "--host", "http://release-movielens-api", "--batch-size", "10000",
+                      "--timeout", "20", "--max-retries", "3", "--retry-backoff", "1"]
     assert c.command in (None, [])  # the image's entrypoint is the CLI
     assert secret_env(c) == {"API_USER": ("release-movielens-api", "username"),
                              "API_PASSWORD": ("release-movielens-api", "password")}

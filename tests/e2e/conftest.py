@@ -1,73 +1,66 @@
-"""End-to-end fixtures: one Helm release on a real cluster, reached through kubectl port-forward.
+"""End-to-end fixtures: one Helm release on a real cluster, shared by every module in file
+order (test_0* the platform, load and soak; test_1* the faults; test_99 the last health
+check). Helpers live in tests/e2e/cluster.py.
 
 Runs on any cluster pytest-helm-charts can reach (KUBECONFIG or --kube-config): the offline
 node of scripts/local-cluster (`make e2e` brings it up) or kind. Settings, all optional:
 
   E2E_VALUES         values file for the cluster (default values/local-node.yaml)
   E2E_NAMESPACE      release namespace (default platform-e2e)
-  E2E_HOSTPATH_ROOT  host folder for hostPath volumes (data, logs, MySQL); empty: none
+  E2E_HOSTPATH_ROOT  host folder for hostPath volumes (data, logs, MySQL, PostgreSQL);
+                     empty: none
+  E2E_METADATA_DB    "standin" (default with values/local-node.yaml): deploy the PostgreSQL
+                     stand-in that values file names for Airflow's metadata; "none": the
+                     values file brings its own metadata database
   E2E_GIT_HOST       address on this machine that pods reach, where the suite serves the
                      DAG repository with `git daemon` (default 10.244.0.1, the local node's
                      bridge; 172.18.0.1 on kind's default network)
   E2E_FIGURES        file the measured figures are written to (JSON)
+  E2E_KEEP_RELEASE   keep the release after the run
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.e2e.cluster import (
+    FULLNAME,
+    RELEASE,
+    ROOT,
+    Airflow,
+    GitRepo,
+    Health,
+    Release,
+    progress,
+    run,
+)
+from tests.support.mysql import MySQLDatabase, MySQLServer
 from tests.support.net import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-RELEASE = "platform"
-FULLNAME = f"{RELEASE}-movielens-platform"
 # Figures measured before pytest started (node start, image build and import), from scripts/e2e.sh.
 FIGURES: dict[str, object] = json.loads(os.environ.get("E2E_SETUP_FIGURES") or "{}")
+# Scenario -> outcome and recovery time, printed as the reliability table.
+RELIABILITY: dict[str, dict] = {}
+VALUES_FILE = os.environ.get("E2E_VALUES", str(ROOT / "values/local-node.yaml"))
+HOSTPATH_ROOT = os.environ.get("E2E_HOSTPATH_ROOT", "/var/lib/platform-e2e")
+METADATA_STANDIN = os.environ.get(
+    "E2E_METADATA_DB", "standin" if Path(VALUES_FILE).name == "local-node.yaml" else "none") == "standin"
 
 
-def progress(message: str) -> None:
-    print(f"[e2e {time.strftime('%H:%M:%S')}] {message}", flush=True)
+def record(scenario: str, outcome: str, recovery_s: float | None) -> None:
+    RELIABILITY[scenario] = {"outcome": outcome, "recovery_s": None if recovery_s is None else round(recovery_s, 1)}
+    progress(f"reliability: {scenario}: {outcome} ({RELIABILITY[scenario]['recovery_s']} s)")
 
 
-def run(*cmd: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd[:4])} ... failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-@dataclass
-class GitRepo:
-    """The DAG repository git-sync follows: a copy of dags/, served by `git daemon`."""
-
-    work: Path
-    url: str
-    process: subprocess.Popen
-
-    def commit(self, files: dict[str, str], message: str) -> str:
-        for name, text in files.items():
-            (self.work / name).parent.mkdir(parents=True, exist_ok=True)
-            (self.work / name).write_text(text)
-        git = ["git", "-C", str(self.work), "-c", "user.name=e2e", "-c", "user.email=e2e@platform.invalid"]
-        run(*git, "add", "-A")
-        run(*git, "commit", "-qm", message)
-        run(*git, "push", "-q", "origin", "HEAD:main")
-        return run(*git, "rev-parse", "HEAD").stdout.strip()
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def git_repo(tmp_path_factory):
     host = os.environ.get("E2E_GIT_HOST", "10.244.0.1")
     base = tmp_path_factory.mktemp("git")
@@ -88,72 +81,6 @@ def git_repo(tmp_path_factory):
     daemon.wait(10)
 
 
-class PortForward:
-    """`kubectl port-forward` to a Service; works the same on any cluster."""
-
-    def __init__(self, kubeconfig: str, namespace: str, service: str, port: int):
-        self.local = free_port()
-        self.process = subprocess.Popen(
-            ["kubectl", "--kubeconfig", kubeconfig, "-n", namespace, "port-forward", f"svc/{service}",
-             f"{self.local}:{port}", "--address", "127.0.0.1"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.local)) == 0:
-                    return
-            if self.process.poll() is not None:
-                raise AssertionError(f"port-forward to {service} ended: {self.process.stdout.read()}")
-            time.sleep(0.3)
-        raise AssertionError(f"port-forward to {service} did not open")
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-
-
-@dataclass
-class Release:
-    kubeconfig: str
-    namespace: str
-    values: list[str]
-    git: GitRepo
-    forwards: list[PortForward] = field(default_factory=list)
-
-    def kubectl(self, *args: str, timeout: float = 120) -> str:
-        return run("kubectl", "--kubeconfig", self.kubeconfig, "-n", self.namespace, *args, timeout=timeout).stdout
-
-    def helm(self, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
-        return run("helm", "--kubeconfig", self.kubeconfig, "-n", self.namespace, *args, timeout=timeout)
-
-    def install(self, *extra: str) -> float:
-        started = time.monotonic()
-        self.helm("upgrade", "--install", RELEASE, str(ROOT / "chart"), "--create-namespace", "--wait",
-                  "--timeout", "20m", *self.values, *extra)
-        return time.monotonic() - started
-
-    def secret(self, name: str) -> dict[str, str]:
-        data = json.loads(self.kubectl("get", "secret", name, "-o", "json"))["data"]
-        return {k: base64.b64decode(v).decode() for k, v in data.items()}
-
-    def settle(self, component: str, timeout: float = 300) -> None:
-        """Wait until the component's replaced pods are gone: a port-forward to a Service
-        binds to one pod, which must not be one that is terminating."""
-        deadline = time.monotonic() + timeout
-        selector = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component={component}"
-        while time.monotonic() < deadline:
-            pods = json.loads(self.kubectl("get", "pods", "-l", selector, "-o", "json"))["items"]
-            if pods and not any(p["metadata"].get("deletionTimestamp") for p in pods):
-                return
-            time.sleep(2)
-        raise AssertionError(f"{component} pods did not settle within {timeout} s")
-
-    def forward(self, service: str, port: int) -> int:
-        pf = PortForward(self.kubeconfig, self.namespace, service, port)
-        self.forwards.append(pf)
-        return pf.local
-
-
 def hostpath_values(root: str) -> list[str]:
     """hostPath PVs for clusters without a provisioner; folders open to the pods' users."""
     if not root:
@@ -162,102 +89,127 @@ def hostpath_values(root: str) -> list[str]:
     for key, folder in (("pipeline.data.hostPath", "data"), ("airflow.logs.persistence.hostPath", "logs"),
                         ("mysql.persistence.hostPath", "mysql")):
         path = Path(root) / folder
-        if path.exists():
-            shutil.rmtree(path)
         # The pods run as 10001 (tasks), 50000 (Airflow) and 999 (MySQL, in subPath "mysql").
         for p in (path, path / "mysql") if folder == "mysql" else (path,):
-            p.mkdir(parents=True)
+            p.mkdir(parents=True, exist_ok=True)
             p.chmod(0o777)
         sets += ["--set", f"{key}={path}"]
     return sets
 
 
-@pytest.fixture(scope="module")
-def release(kube_cluster, git_repo):
+def fresh_hostpaths(root: str) -> None:
+    for folder in ("data", "logs", "mysql", "postgres"):
+        shutil.rmtree(Path(root) / folder, ignore_errors=True)
+
+
+def deploy_metadata_db(rel: Release) -> None:
+    env = {**os.environ, "KUBECONFIG": rel.kubeconfig}
+    host_dir = str(Path(HOSTPATH_ROOT or tempfile.mkdtemp()) / "postgres")
+    result = subprocess.run([str(ROOT / "scripts/local-cluster/metadata-db.sh"), rel.namespace, host_dir],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, f"metadata-db.sh failed:\n{result.stdout}\n{result.stderr}"
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(pytestconfig) -> str:
+    """pytest-helm-charts' --kube-config option or KUBECONFIG (its own fixture is module-scoped)."""
+    path = pytestconfig.getoption("kube_config", None) or os.environ.get("KUBECONFIG", "")
+    if not path:
+        pytest.fail("no cluster: set KUBECONFIG (or --kube-config), or run `make e2e` to bring up the local node")
+    run("kubectl", "--kubeconfig", path, "get", "--raw", "/readyz", timeout=60)
+    return path
+
+
+@pytest.fixture(scope="session")
+def release(kubeconfig, git_repo):
     namespace = os.environ.get("E2E_NAMESPACE", "platform-e2e")
-    values = ["-f", os.environ.get("E2E_VALUES", str(ROOT / "values/local-node.yaml")),
-              "--set", f"dags.gitSync.repo={git_repo.url}", "--set", "dags.gitSync.ref=main",
-              *hostpath_values(os.environ.get("E2E_HOSTPATH_ROOT", "/var/lib/platform-e2e"))]
-    rel = Release(kube_cluster.kube_config_path, namespace, values, git_repo)
+    rel = Release(kubeconfig, namespace, [], git_repo)
     remove(rel)
+    if HOSTPATH_ROOT:
+        fresh_hostpaths(HOSTPATH_ROOT)
+    rel.values = ["-f", VALUES_FILE, "--set", f"dags.gitSync.repo={git_repo.url}", "--set", "dags.gitSync.ref=main",
+                  *hostpath_values(HOSTPATH_ROOT)]
+    if METADATA_STANDIN:
+        progress("PostgreSQL stand-in for Airflow's metadata (scripts/local-cluster/metadata-db.sh)")
+        deploy_metadata_db(rel)
     progress(f"helm install {RELEASE} into {namespace} (--wait)")
     FIGURES["install_to_all_ready_s"] = round(rel.install(), 1)
     progress(f"all ready after {FIGURES['install_to_all_ready_s']} s")
     yield rel
-    for pf in rel.forwards:
-        pf.close()
+    rel.close()
     if not os.environ.get("E2E_KEEP_RELEASE"):
         remove(rel)
 
 
 def remove(rel: Release) -> None:
-    """Uninstall and delete the namespace: worker pods the executor had not deleted yet would
-    keep the logs claim (and so `helm uninstall --wait`) from finishing."""
-    run("helm", "--kubeconfig", rel.kubeconfig, "-n", rel.namespace, "uninstall", RELEASE, check=False)
+    """Uninstall, delete the namespace (kept Secrets and claims with it) and the kept
+    hostPath volumes, which are cluster-scoped."""
+    run("helm", "--kubeconfig", rel.kubeconfig, "-n", rel.namespace, "uninstall", RELEASE, "--wait", "--timeout",
+        "5m", check=False, timeout=400)
     run("kubectl", "--kubeconfig", rel.kubeconfig, "delete", "namespace", rel.namespace, "--ignore-not-found",
         "--wait=true", "--timeout=300s", timeout=330)
+    volumes = json.loads(run("kubectl", "--kubeconfig", rel.kubeconfig, "get", "pv", "-o", "json").stdout)["items"]
+    stale = [v["metadata"]["name"] for v in volumes
+             if (v["spec"].get("claimRef") or {}).get("namespace") == rel.namespace]
+    if stale:
+        run("kubectl", "--kubeconfig", rel.kubeconfig, "delete", "pv", *stale, "--wait=true", timeout=120)
 
 
-class Airflow:
-    """The REST API v2 as the admin user."""
-
-    def __init__(self, base: str, password: str):
-        self.base = base
-        token = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=30)
-        token.raise_for_status()
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-
-    def get(self, path: str, **params):
-        resp = self.session.get(f"{self.base}/api/v2{path}", params=params, timeout=30)
-        resp.raise_for_status()
-        return resp.json()
-
-    def call(self, method: str, path: str, body: dict):
-        resp = self.session.request(method, f"{self.base}/api/v2{path}", json=body, timeout=30)
-        assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text}"
-        return resp.json()
-
-    def wait_for_dag(self, dag_id: str, timeout: float) -> float:
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            resp = self.session.get(f"{self.base}/api/v2/dags/{dag_id}", timeout=30)
-            if resp.status_code == 200:
-                return time.monotonic() - started
-            time.sleep(2)
-        raise AssertionError(f"DAG {dag_id} did not appear within {timeout} s")
-
-    def run_dag(self, dag_id: str, logical_date: str, timeout: float = 900) -> tuple[str, float]:
-        self.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
-        run_id = self.call("POST", f"/dags/{dag_id}/dagRuns", {"logical_date": logical_date})["dag_run_id"]
-        return run_id, self.wait_for_run(dag_id, run_id, timeout)
-
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 900) -> float:
-        started, state = time.monotonic(), None
-        while time.monotonic() - started < timeout:
-            state = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
-            if state in ("success", "failed"):
-                break
-            time.sleep(3)
-        if state != "success":
-            tis = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
-            detail = {t["task_id"]: t["state"] for t in tis}
-            raise AssertionError(f"{dag_id} run {run_id} ended {state!r}: {detail}")
-        return time.monotonic() - started
+@pytest.fixture(scope="session")
+def health(release):
+    return Health(release, metadata_db=METADATA_STANDIN)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def airflow(release):
-    port = release.forward(f"{FULLNAME}-api-server", 8080)
-    return Airflow(f"http://127.0.0.1:{port}", release.secret(f"{FULLNAME}-airflow")["admin-password"])
+    service = release.service(f"{FULLNAME}-api-server", 8080)
+    return Airflow(service, release.secret(f"{FULLNAME}-airflow")["admin-password"])
+
+
+@pytest.fixture(scope="session")
+def rankings_db(release):
+    """query(sql, args) on the rankings database as the pipeline's user."""
+    service = release.service(f"{FULLNAME}-mysql", 3306)
+    creds = release.secret(f"{FULLNAME}-movielens-db")
+
+    def query(sql: str, args=None) -> list[tuple]:
+        def on(port):
+            server = MySQLServer("127.0.0.1", port, creds["username"], creds["password"])
+            return MySQLDatabase(server, "movielens", creds["username"], creds["password"]).query(sql, args)
+        return service.call(on, attempts=8)
+
+    return query
+
+
+@pytest.fixture(scope="session")
+def ratings_api(release):
+    """day(start, end): every rating the API serves for [start, end)."""
+    service = release.service(f"{FULLNAME}-movielens-api", 80)
+    creds = release.secret(f"{FULLNAME}-movielens-api")
+
+    def day(start: str, end: str) -> list[dict]:
+        def on(port):
+            return requests.get(f"http://127.0.0.1:{port}/ratings", auth=(creds["username"], creds["password"]),
+                                params={"start_date": start, "end_date": end, "limit": 50_000}, timeout=60).json()
+        body = service.call(on)
+        assert len(body["result"]) == body["total"]
+        return body["result"]
+
+    return day
 
 
 def pytest_terminal_summary(terminalreporter):
+    if RELIABILITY:
+        FIGURES["reliability"] = RELIABILITY
+        terminalreporter.section("reliability (scenario | outcome | recovery s)")
+        for scenario, row in RELIABILITY.items():
+            terminalreporter.write_line(f"| {scenario} | {row['outcome']} | {row['recovery_s']} |")
     if not FIGURES:
         return
     terminalreporter.section("end-to-end figures")
     for key, value in FIGURES.items():
-        terminalreporter.write_line(f"{key}: {value}")
+        if key != "reliability":
+            terminalreporter.write_line(f"{key}: {value}")
     target = os.environ.get("E2E_FIGURES")
     if target:
         tmp = tempfile.NamedTemporaryFile("w", dir=os.path.dirname(os.path.abspath(target)), delete=False)

@@ -9,52 +9,13 @@ import json
 import time
 from datetime import datetime
 
-import pytest
-import requests
+from tests.e2e.cluster import DAG_ID, FULLNAME, RELEASE, Airflow, progress
+from tests.e2e.conftest import FIGURES
+from tests.e2e.rankings import assert_matches_independent_ranking, ranking_rows
 
-from tests.e2e.conftest import FIGURES, FULLNAME, RELEASE, Airflow, progress
-from tests.support.mysql import MySQLDatabase, MySQLServer
-from tests.support.ranking import book_ranking
-
-DAG_ID = "movielens_ranking"
 FIRST_RUN = ("2019-01-02T00:00:00Z", "2019-01-01", "2019-01-02")  # logical date, data interval
 UPGRADE_RUN = ("2019-01-03T00:00:00Z", "2019-01-02", "2019-01-03")
-TASKS = ("fetch_ratings", "rank_movies", "load_rankings")
 STATE: dict[str, object] = {}
-
-
-@pytest.fixture(scope="module")
-def rankings_db(release):
-    port = release.forward(f"{FULLNAME}-mysql", 3306)
-    creds = release.secret(f"{FULLNAME}-movielens-db")
-    server = MySQLServer("127.0.0.1", port, creds["username"], creds["password"])
-    return MySQLDatabase(server, "movielens", creds["username"], creds["password"]).query
-
-
-@pytest.fixture(scope="module")
-def ratings_api(release):
-    port = release.forward(f"{FULLNAME}-movielens-api", 80)
-    creds = release.secret(f"{FULLNAME}-movielens-api")
-
-    def day(start: str, end: str) -> list[dict]:
-        body = requests.get(f"http://127.0.0.1:{port}/ratings", auth=(creds["username"], creds["password"]),
-                            params={"start_date": start, "end_date": end, "limit": 50_000}, timeout=60).json()
-        assert len(body["result"]) == body["total"]
-        return body["result"]
-
-    return day
-
-
-def ranking_rows(query, day: str) -> list[tuple]:
-    return query("SELECT movie_rank, movie_id, avg_rating, num_ratings FROM movie_rankings "
-                 "WHERE ranking_date = %s ORDER BY movie_rank", (day,))
-
-
-def assert_matches_independent_ranking(rows, ratings):
-    want = book_ranking((r["userId"], r["movieId"], r["rating"]) for r in ratings)
-    assert want, "the day should rank some movies"
-    assert [(r, m, n) for r, m, _, n in rows] == [(r, m, n) for r, m, _, n in want]
-    assert all(abs(a - b) < 1e-9 for (_, _, a, _), (_, _, b, _) in zip(rows, want, strict=True))
 
 
 def test_helm_test_passes(release):
@@ -91,11 +52,8 @@ def test_task_logs_outlive_the_pods(release, airflow):
         "load_rankings": "rankings for 2019-01-01",
     }
     for task, needle in expected.items():
-        resp = airflow.session.get(f"{airflow.base}/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task}"
-                                   "/logs/1", params={"full_content": "true"},
-                                   headers={"Accept": "application/json"}, timeout=60)
-        assert resp.status_code == 200, resp.text
-        assert needle in resp.text, f"{task}'s log lacks the container output {needle!r}:\n{resp.text[-2000:]}"
+        log = airflow.task_log(DAG_ID, run_id, task)
+        assert needle in log, f"{task}'s log lacks the container output {needle!r}:\n{log[-2000:]}"
 
 
 def test_per_task_overhead(release, airflow):
@@ -128,8 +86,7 @@ def test_rerunning_a_date_keeps_the_row_count(airflow, rankings_db):
     run_id, (_, day, _) = STATE["run_id"], FIRST_RUN
     before = rankings_db("SELECT COUNT(*), MAX(loaded_at) FROM movie_rankings WHERE ranking_date = %s", (day,))[0]
     time.sleep(1)  # loaded_at has second resolution
-    airflow.call("POST", f"/dags/{DAG_ID}/clearTaskInstances",
-                 {"dag_run_id": run_id, "dry_run": False, "only_failed": False, "reset_dag_runs": True})
+    airflow.clear(DAG_ID, run_id)
     airflow.wait_for_run(DAG_ID, run_id)
     after = rankings_db("SELECT COUNT(*), MAX(loaded_at) FROM movie_rankings WHERE ranking_date = %s", (day,))[0]
     assert after[0] == before[0] > 0
@@ -171,8 +128,7 @@ def test_upgrade_keeps_secrets_and_data(release, airflow, rankings_db):
     assert ranking_rows(rankings_db, FIRST_RUN[1]) == rows_before
 
     release.settle("api-server")
-    port = release.forward(f"{FULLNAME}-api-server", 8080)
-    fresh = Airflow(f"http://127.0.0.1:{port}", secrets_before["airflow"]["admin-password"])
+    fresh = Airflow(release.service(f"{FULLNAME}-api-server", 8080), secrets_before["airflow"]["admin-password"])
     logical_date, day, _ = UPGRADE_RUN
     _, run_seconds = fresh.run_dag(DAG_ID, logical_date)
     FIGURES["dag_run_after_upgrade_s"] = round(run_seconds, 1)
