@@ -10,7 +10,7 @@ help:
 	@echo "make down    delete that cluster"
 	@echo "make test    set up everything from nothing and run the whole test suite"
 	@echo "make e2e     end-to-end suite: on KUBECONFIG's cluster, else on a local node built offline"
-	@echo "make lint    ruff, hadolint, helm lint"
+	@echo "make lint    ruff, helm lint, checkov"
 	@echo "make bench   pipeline vs the book (1,000,000 ratings); API page cost at 25M ratings"
 
 up:
@@ -29,6 +29,8 @@ lint: setup
 	@for v in "" values/*.yaml; do \
 	  helm lint --strict chart $${v:+-f $$v} >/dev/null || { helm lint --strict chart $${v:+-f $$v}; exit 1; }; \
 	done
+	@echo "==> checkov (rendered chart)"
+	@scripts/checkov.sh
 
 test: lint
 	@echo "==> pytest"
@@ -42,4 +44,4 @@ bench: setup
 	@$(VENV)/bin/python scripts/benchmark_api_pages.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov .pytest_cache .ruff_cache
