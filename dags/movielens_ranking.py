@@ -57,7 +57,8 @@ with DAG(
     load_rankings = container_task(ContainerTask(
         task_id="load_rankings",
         image=settings.images["load"],
-        arguments=["--input-path", RANKINGS_FILE, "--ranking-date", DAY],
+        # A day's load takes about a second: a server silent for 30 s has stopped answering.
+        arguments=["--input-path", RANKINGS_FILE, "--ranking-date", DAY, "--query-timeout", "30"],
         env={"MYSQL_HOST": settings.db_host, "MYSQL_PORT": settings.db_port,
              "MYSQL_DATABASE": settings.db_name},
         secret_env=[env_from_secret("MYSQL_USER", settings.db_secret, "username"),

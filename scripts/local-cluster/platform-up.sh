@@ -30,7 +30,7 @@ kubeconfig="$("$NODE" kubeconfig)"
 export PATH="${LOCAL_CLUSTER_CACHE:-/var/cache/platform-local-cluster}/v1.20.2/bin:$ROOT/.venv/bin:$STATE_DIR/bin:$PATH"
 command -v helm >/dev/null || "$ROOT/scripts/install-helm.sh" "$STATE_DIR/bin"
 
-step "images (Debian base, Python base, images/*, stand-ins for mysql and git-sync)"
+step "images (Debian base, Python base, images/*, stand-ins for mysql, PostgreSQL and git-sync)"
 DOCKER="$("$ROOT/scripts/offline-images/docker-engine.sh")"
 DOCKER="$DOCKER" "$ROOT/scripts/offline-images/build.sh" "$STATE_DIR/images"
 "$NODE" import-image "$STATE_DIR"/images/*.tar

@@ -131,7 +131,8 @@ def test_rank_pod(dag):
 def test_load_pod(dag):
     (c,) = render_pod(dag.get_task("load_rankings"), DAY).spec.containers
     assert c.image == "registry.example/movielens-load:1.2.3"
-    assert c.args == ["--input-path", "/data/rankings/2019-03-05.csv", "--ranking-date", "2019-03-05"]
+    assert c.args == ["--input-path", "/data/rankings/2019-03-05.csv", "--ranking-date", "2019-03-05",
+                      "--query-timeout", "30"]
     assert plain_env(c) == {"MYSQL_HOST": "release-mysql", "MYSQL_PORT": "3307", "MYSQL_DATABASE": "rankings"}
     assert secret_env(c) == {"MYSQL_USER": ("release-movielens-db", "username"),
                              "MYSQL_PASSWORD": ("release-movielens-db", "password")}

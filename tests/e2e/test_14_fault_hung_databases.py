@@ -45,8 +45,8 @@ def test_rankings_db_hangs_during_the_load(release, airflow, rankings_db, rating
     run_id = airflow.trigger(DAG_ID, logical_date_of(day))
     airflow.wait_for_task(DAG_ID, run_id, "load_rankings", ["running"], timeout=600)
     stopped = time.monotonic()
-    progress("MySQL frozen while load_rankings runs; resuming in 75 s")
-    freeze(release.component_pods("mysql")[0], "mysql", 75)
+    progress("MySQL frozen while load_rankings runs; resuming in 45 s")
+    freeze(release.component_pods("mysql")[0], "mysql", 45)
     airflow.wait_for_run(DAG_ID, run_id, timeout=900)
     done = time.monotonic() - stopped
     load = airflow.task_instances(DAG_ID, run_id)["load_rankings"]
@@ -55,7 +55,7 @@ def test_rankings_db_hangs_during_the_load(release, airflow, rankings_db, rating
     assert "stopped answering" in first or "cannot reach MySQL" in first, first[-3000:]
     assert_day_is_right(rankings_db, ratings_api, day)
     wait_all_ready(health, timeout=300)
-    record("Rankings MySQL frozen for 75 s during load_rankings",
+    record("Rankings MySQL frozen for 45 s during load_rankings",
            f"the load timed out with a message, was retried (try {load['try_number']}) and succeeded", done)
     health.checkpoint("MySQL resumed")
 
@@ -67,14 +67,14 @@ def test_metadata_db_hangs_mid_run(release, airflow, rankings_db, ratings_api, h
     health.assert_healthy("before stopping the metadata database")
     run_id = airflow.trigger(DAG_ID, logical_date_of(day))
     airflow.wait_for_task(DAG_ID, run_id, "fetch_ratings", ["running"])
-    progress("PostgreSQL frozen mid-run; resuming in 60 s")
-    freeze(release.pods(METADATA_DB_SELECTOR)[0], "postgres", 60)
+    progress("PostgreSQL frozen mid-run; resuming in 40 s")
+    freeze(release.pods(METADATA_DB_SELECTOR)[0], "postgres", 40)
     resumed = time.monotonic()
     recovered = wait_all_ready(health, timeout=600)
     airflow.wait_for_run(DAG_ID, run_id, timeout=1200)
     done = time.monotonic() - resumed
     assert_stable(health)
     assert_day_is_right(rankings_db, ratings_api, day)
-    record("Metadata database frozen for 60 s mid-run",
+    record("Metadata database frozen for 40 s mid-run",
            f"components ready {recovered:.0f} s after it resumed, no crash loop; the run succeeded", done)
     health.checkpoint("metadata database resumed")
