@@ -52,10 +52,22 @@ done
 curl -sf "${auth[@]}" -X PATCH "$api/api/v2/dags/$DAG_ID" -d '{"is_paused": false}' >/dev/null \
   || die "DAG $DAG_ID not found (check the dag-processor and git-sync logs)"
 # A 2019 logical date: the data interval (the day before it) decides which ratings are ranked.
-run_id="$(curl -sf "${auth[@]}" -X POST "$api/api/v2/dags/$DAG_ID/dagRuns" \
-  -d "{\"logical_date\": \"${LOGICAL_DATE:-2019-01-02T00:00:00Z}\"}" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["dag_run_id"])')"
-echo "dag run $run_id"
+logical_date=${LOGICAL_DATE:-2019-01-02T00:00:00Z}
+# After `make down` and `make up` the kept metadata already holds that run: run it again.
+run_id="$(curl -sf "${auth[@]}" -G "$api/api/v2/dags/$DAG_ID/dagRuns" \
+  --data-urlencode "logical_date_gte=$logical_date" --data-urlencode "logical_date_lte=$logical_date" \
+  | python3 -c 'import json,sys; runs = json.load(sys.stdin)["dag_runs"]; print(runs[0]["dag_run_id"] if runs else "")')"
+if [ -n "$run_id" ]; then
+  curl -sf "${auth[@]}" -X POST "$api/api/v2/dags/$DAG_ID/clearTaskInstances" \
+    -d "{\"dag_run_id\": \"$run_id\", \"dry_run\": false, \"only_failed\": false, \"reset_dag_runs\": true}" \
+    >/dev/null || die "could not clear the existing run $run_id"
+  echo "dag run $run_id (kept from before, run again)"
+else
+  run_id="$(curl -sf "${auth[@]}" -X POST "$api/api/v2/dags/$DAG_ID/dagRuns" \
+    -d "{\"logical_date\": \"$logical_date\"}" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["dag_run_id"])')" || die "could not trigger $DAG_ID"
+  echo "dag run $run_id"
+fi
 
 step "Waiting for the run to finish"
 state=""
