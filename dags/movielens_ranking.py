@@ -13,14 +13,12 @@ import pendulum
 from airflow.sdk import DAG
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from container_tasks import ContainerTask, PipelineSettings, Resources, container_task, env_from_secret
+from container_tasks import DATA_MOUNT, pipeline_setting, pipeline_task, secret_env
 
 DAY = "{{ data_interval_start | ds }}"
 NEXT_DAY = "{{ data_interval_end | ds }}"
-RATINGS_FILE = f"/data/ratings/{DAY}.json"
-RANKINGS_FILE = f"/data/rankings/{DAY}.csv"
-
-settings = PipelineSettings.from_env()
+RATINGS_FILE = f"{DATA_MOUNT}/ratings/{DAY}.json"
+RANKINGS_FILE = f"{DATA_MOUNT}/rankings/{DAY}.csv"
 
 with DAG(
     dag_id="movielens_ranking",
@@ -33,38 +31,40 @@ with DAG(
     max_active_runs=4,
     tags=["movielens", "kubernetes-pod-operator"],
 ) as dag:
-    fetch_ratings = container_task(ContainerTask(
+    fetch_ratings = pipeline_task(
         task_id="fetch_ratings",
-        image=settings.images["fetch"],
+        image=pipeline_setting("MOVIELENS_FETCH_IMAGE"),
         # Its own retries ride out a blip (7 s of backoff); Airflow's two retries (30 s, 60 s
         # later) a restart. With the API gone the run fails in about 3 minutes (refused
         # connections; measured by the end-to-end suite), or 7 if requests go unanswered.
         arguments=["--start-date", DAY, "--end-date", NEXT_DAY, "--output-path", RATINGS_FILE,
-                   "--host", settings.api_url, "--batch-size", "10000",
+                   "--host", pipeline_setting("MOVIELENS_API_URL"), "--batch-size", "10000",
                    "--timeout", "20", "--max-retries", "3", "--retry-backoff", "1"],
-        secret_env=[env_from_secret("API_USER", settings.api_secret, "username"),
-                    env_from_secret("API_PASSWORD", settings.api_secret, "password")],
-    ), settings)
+        secrets=[secret_env("API_USER", "MOVIELENS_API_SECRET", "username"),
+                 secret_env("API_PASSWORD", "MOVIELENS_API_SECRET", "password")],
+    )
 
-    rank_movies = container_task(ContainerTask(
+    rank_movies = pipeline_task(
         task_id="rank_movies",
-        image=settings.images["rank"],
+        image=pipeline_setting("MOVIELENS_RANK_IMAGE"),
         arguments=["--input-path", RATINGS_FILE, "--output-path", RANKINGS_FILE, "--min-ratings", "2"],
         # Measured peak: ~120 MB for the largest real day, ~240 MB for 2M ratings (the image's README).
-        resources=Resources(memory_request="192Mi", memory_limit="512Mi"),
-    ), settings)
+        memory_request="192Mi",
+        memory_limit="512Mi",
+    )
 
-    load_rankings = container_task(ContainerTask(
+    load_rankings = pipeline_task(
         task_id="load_rankings",
-        image=settings.images["load"],
+        image=pipeline_setting("MOVIELENS_LOAD_IMAGE"),
         # A day's load takes about a second: a server silent for 30 s has stopped answering.
         arguments=["--input-path", RANKINGS_FILE, "--ranking-date", DAY, "--query-timeout", "30"],
-        env={"MYSQL_HOST": settings.db_host, "MYSQL_PORT": settings.db_port,
-             "MYSQL_DATABASE": settings.db_name},
-        secret_env=[env_from_secret("MYSQL_USER", settings.db_secret, "username"),
-                    env_from_secret("MYSQL_PASSWORD", settings.db_secret, "password")],
+        env={"MYSQL_HOST": pipeline_setting("MOVIELENS_DB_HOST"),
+             "MYSQL_PORT": pipeline_setting("MOVIELENS_DB_PORT"),
+             "MYSQL_DATABASE": pipeline_setting("MOVIELENS_DB_NAME")},
+        secrets=[secret_env("MYSQL_USER", "MOVIELENS_DB_SECRET", "username"),
+                 secret_env("MYSQL_PASSWORD", "MOVIELENS_DB_SECRET", "password")],
         # load-rankings waits up to 300 s for another load's table lock, then its timeouts.
         timeout=timedelta(minutes=15),
-    ), settings)
+    )
 
     fetch_ratings >> rank_movies >> load_rankings

@@ -1,9 +1,13 @@
-"""The MOVIELENS_* environment the DAGs read, on every component that parses or runs DAGs."""
+"""The pipeline contract: the MOVIELENS_* settings the DAGs read, in the <fullname>-pipeline
+ConfigMap (templates/config/pipeline-configmap.yaml), attached where DAGs are parsed or run."""
 
 from __future__ import annotations
 
+import ast
+import re
+
 import pytest
-from chart_helpers import FULLNAME, component, container, env_values, render, worker_pod
+from chart_helpers import FULLNAME, ROOT, all_containers, component, find, render, worker_pod
 
 DEFAULT_CONTRACT = {
     "MOVIELENS_NAMESPACE": "airflow",
@@ -21,24 +25,55 @@ DEFAULT_CONTRACT = {
 }
 
 
-def contract_envs(docs):
-    """component -> MOVIELENS_* values."""
-    out = {}
-    for name in ("scheduler", "dag-processor", "triggerer", "api-server"):
-        env = env_values(container(component(docs, name), name))
-        out[name] = {k: v for k, v in env.items() if k.startswith("MOVIELENS_")}
-    env = env_values(container(worker_pod(docs), "base"))
-    out["worker"] = {k: v for k, v in env.items() if k.startswith("MOVIELENS_")}
-    return out
+def contract(docs) -> dict[str, str]:
+    return find(docs, "ConfigMap", f"{FULLNAME}-pipeline")["data"]
 
 
-def test_default_contract_on_every_dag_component():
-    for name, env in contract_envs(render()).items():
-        assert env == DEFAULT_CONTRACT, name
+def pipeline_consumers(docs) -> set[str]:
+    """The containers that get the contract ConfigMap through envFrom."""
+    refs = {}
+    for obj in [*(d for d in docs if d["kind"] in ("Deployment", "StatefulSet", "Job", "Pod")), worker_pod(docs)]:
+        for c in all_containers(obj):
+            for source in c.get("envFrom") or []:
+                refs[c["name"]] = source["configMapRef"]["name"]
+            assert not [e for e in c.get("env") or [] if e["name"].startswith("MOVIELENS_")], c["name"]
+    assert set(refs.values()) <= {f"{FULLNAME}-pipeline"}
+    return set(refs)
+
+
+def test_contract_reaches_exactly_where_dags_are_parsed_or_run():
+    docs = render()
+    assert contract(docs) == DEFAULT_CONTRACT
+    # the dag-processor parses the DAG files, the worker pods ("base") run them
+    assert pipeline_consumers(docs) == {"dag-processor", "base"}
+
+
+def dag_side_settings() -> set[str]:
+    """The keys of PIPELINE_DEFAULTS in dags/container_tasks.py (read without importing Airflow)."""
+    module = ast.parse((ROOT / "dags" / "container_tasks.py").read_text())
+    for node in module.body:
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["PIPELINE_DEFAULTS"]:
+            return set(ast.literal_eval(node.value))
+    raise AssertionError("dags/container_tasks.py has no PIPELINE_DEFAULTS")
+
+
+def test_contract_keys_are_what_the_dags_read():
+    assert set(contract(render())) == dag_side_settings()
+    for dag_file in (ROOT / "dags").glob("*.py"):
+        used = set(re.findall(r"MOVIELENS_[A-Z_]+", dag_file.read_text()))
+        assert used <= dag_side_settings(), (dag_file.name, used - dag_side_settings())
+
+
+def test_dag_processor_restarts_when_the_contract_changes():
+    def checksum(values):
+        return component(render(values), "dag-processor")["spec"]["template"]["metadata"]["annotations"][
+            "checksum/pipeline"]
+
+    assert checksum(None) != checksum({"pipeline": {"images": {"fetch": {"tag": "9.9.9"}}}})
 
 
 def test_contract_follows_values():
-    docs = render(
+    env = contract(render(
         {
             "pipeline": {
                 "imagePullPolicy": "Always",
@@ -52,15 +87,14 @@ def test_contract_follows_values():
             },
             "movielensApi": {"existingSecret": "api-creds"},
         }
-    )
-    for name, env in contract_envs(docs).items():
-        assert env["MOVIELENS_FETCH_IMAGE"] == "reg.example/fetch:1.2.3", name
-        assert env["MOVIELENS_RANK_IMAGE"] == "reg.example/rank:2.0.0"
-        assert env["MOVIELENS_LOAD_IMAGE"] == "reg.example/load:3.1.4"
-        assert env["MOVIELENS_IMAGE_PULL_POLICY"] == "Always"
-        assert env["MOVIELENS_DB_NAME"] == "ratings"
-        assert env["MOVIELENS_DATA_PVC"] == "shared-data"
-        assert env["MOVIELENS_API_SECRET"] == "api-creds"
+    ))
+    assert env["MOVIELENS_FETCH_IMAGE"] == "reg.example/fetch:1.2.3"
+    assert env["MOVIELENS_RANK_IMAGE"] == "reg.example/rank:2.0.0"
+    assert env["MOVIELENS_LOAD_IMAGE"] == "reg.example/load:3.1.4"
+    assert env["MOVIELENS_IMAGE_PULL_POLICY"] == "Always"
+    assert env["MOVIELENS_DB_NAME"] == "ratings"
+    assert env["MOVIELENS_DATA_PVC"] == "shared-data"
+    assert env["MOVIELENS_API_SECRET"] == "api-creds"
 
 
 def test_contract_with_external_database():
@@ -71,19 +105,19 @@ def test_contract_with_external_database():
             "pipeline": {"database": {"host": "db.example.internal", "port": 3307, "existingSecret": "ml-db"}},
         }
     )
-    for name, env in contract_envs(docs).items():
-        assert env["MOVIELENS_DB_HOST"] == "db.example.internal", name
-        assert env["MOVIELENS_DB_PORT"] == "3307"
-        assert env["MOVIELENS_DB_SECRET"] == "ml-db"
+    env = contract(docs)
+    assert env["MOVIELENS_DB_HOST"] == "db.example.internal"
+    assert env["MOVIELENS_DB_PORT"] == "3307"
+    assert env["MOVIELENS_DB_SECRET"] == "ml-db"
 
 
 def test_contract_with_separate_task_namespace():
     docs = render({"pipeline": {"namespace": "tasks"}})
-    for name, env in contract_envs(docs).items():
-        assert env["MOVIELENS_NAMESPACE"] == "tasks", name
-        # Services live in the release namespace: qualified names from the task namespace
-        assert env["MOVIELENS_API_URL"] == f"http://{FULLNAME}-movielens-api.airflow"
-        assert env["MOVIELENS_DB_HOST"] == f"{FULLNAME}-mysql.airflow"
+    env = contract(docs)
+    assert env["MOVIELENS_NAMESPACE"] == "tasks"
+    # Services live in the release namespace: qualified names from the task namespace
+    assert env["MOVIELENS_API_URL"] == f"http://{FULLNAME}-movielens-api.airflow"
+    assert env["MOVIELENS_DB_HOST"] == f"{FULLNAME}-mysql.airflow"
     # the task pods' Secrets and claim exist in the task namespace
     in_tasks = {(d["kind"], d["metadata"]["name"]) for d in docs if d["metadata"].get("namespace") == "tasks"}
     assert ("Secret", f"{FULLNAME}-movielens-api") in in_tasks
@@ -104,10 +138,8 @@ def test_task_namespace_secret_copies_match():
         assert base64.b64decode(copies[0]["data"]["password"])
 
 
-@pytest.mark.parametrize("values_file", ["kind.yaml", "production.yaml"])
+@pytest.mark.parametrize("values_file", ["kind.yaml", "local-node.yaml", "production.yaml"])
 def test_contract_in_values_files(values_file):
-    envs = contract_envs(render(files=[values_file]))
-    first = envs["scheduler"]
-    assert set(first) == set(DEFAULT_CONTRACT)
-    for name, env in envs.items():
-        assert env == first, name
+    docs = render(files=[values_file])
+    assert set(contract(docs)) == set(DEFAULT_CONTRACT)
+    assert pipeline_consumers(docs) == {"dag-processor", "base"}

@@ -178,3 +178,22 @@ def test_parsing_reads_no_airflow_variables(monkeypatch):
 
     monkeypatch.setattr(Variable, "get", forbidden)
     assert load_dagbag().import_errors == {}
+
+
+@pytest.mark.parametrize(("module", "constant"), [("test_01_platform.py", "PROBE_DAG"),
+                                                  ("test_15_fault_task_oom.py", "OOM_DAG")])
+def test_the_end_to_end_probe_dags_parse(tmp_path, module, constant):
+    """The DAGs the end-to-end suite commits use container_tasks as it is today."""
+    import ast
+    import shutil
+
+    from airflow.dag_processing.dagbag import BundleDagBag
+
+    tree = ast.parse((DAGS.parent / "tests" / "e2e" / module).read_text())
+    source = next(ast.literal_eval(node.value) for node in tree.body
+                  if isinstance(node, ast.Assign) and [t.id for t in node.targets] == [constant])
+    shutil.copy(DAGS / "container_tasks.py", tmp_path)
+    (tmp_path / "probe.py").write_text(source)
+    bag = BundleDagBag(dag_folder=str(tmp_path), bundle_path=tmp_path)
+    assert bag.import_errors == {}
+    assert len(bag.dags) == 1

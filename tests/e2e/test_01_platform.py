@@ -96,13 +96,12 @@ def test_rerunning_a_date_keeps_the_row_count(airflow, rankings_db):
 PROBE_DAG = '''
 """Written by the end-to-end suite: proves git-sync delivers new DAGs."""
 import pendulum
-from container_tasks import ContainerTask, PipelineSettings, container_task
+from container_tasks import pipeline_setting, pipeline_task
 
 from airflow.sdk import DAG
 
-settings = PipelineSettings.from_env()
 with DAG(dag_id="e2e_git_sync_probe", schedule=None, start_date=pendulum.datetime(2019, 1, 1, tz="UTC")):
-    container_task(ContainerTask(task_id="probe", image=settings.images["fetch"], arguments=["--help"]), settings)
+    pipeline_task(task_id="probe", image=pipeline_setting("MOVIELENS_FETCH_IMAGE"), arguments=["--help"])
 '''
 
 

@@ -11,18 +11,18 @@ from tests.e2e.conftest import record
 OOM_DAG = '''
 """Written by the end-to-end suite: rank_movies in a pod whose memory limit cannot hold it."""
 import pendulum
-from container_tasks import ContainerTask, PipelineSettings, Resources, container_task
+from container_tasks import DATA_MOUNT, pipeline_setting, pipeline_task
 
 from airflow.sdk import DAG
 
-settings = PipelineSettings.from_env()
 with DAG(dag_id="e2e_oom_probe", schedule=None, start_date=pendulum.datetime(2019, 1, 1, tz="UTC")):
-    rank = container_task(ContainerTask(
+    rank = pipeline_task(
         task_id="rank_movies",
-        image=settings.images["rank"],
-        arguments=["--input-path", "/data/ratings/2019-01-01.json", "--output-path", "/tmp/oom.csv"],
-        resources=Resources(memory_request="16Mi", memory_limit="16Mi"),
-    ), settings)
+        image=pipeline_setting("MOVIELENS_RANK_IMAGE"),
+        arguments=["--input-path", f"{DATA_MOUNT}/ratings/2019-01-01.json", "--output-path", "/tmp/oom.csv"],
+        memory_request="16Mi",
+        memory_limit="16Mi",
+    )
     rank.retries = 0
 '''
 

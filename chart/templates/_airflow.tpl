@@ -1,0 +1,161 @@
+{{/*
+What every Airflow container shares: airflow.cfg, the environment (secrets by reference
+only), the base volumes and mounts, and the wait for the migration Job.
+*/}}
+
+{{- define "platform.authDir" -}}/opt/airflow/auth{{- end -}}
+{{- define "platform.podTemplatePath" -}}/opt/airflow/pod_templates/pod_template.yaml{{- end -}}
+
+{{/* airflow.cfg: the chart's settings merged with .Values.airflow.config (the user's win). */}}
+{{- define "platform.airflowCfg" -}}
+{{- $defaults := dict
+  "core" (dict
+    "executor" "KubernetesExecutor"
+    "dags_folder" (include "platform.dagsFolder" .)
+    "load_examples" "False"
+    "execution_api_server_url" (printf "http://%s:%v/execution/" (include "platform.airflowApiServerName" .) .Values.airflow.apiServer.service.port)
+    "auth_manager" "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+    "simple_auth_manager_users" (printf "%s:%s" .Values.airflow.admin.username .Values.airflow.admin.role)
+    "simple_auth_manager_passwords_file" (printf "%s/passwords.json" (include "platform.authDir" .)))
+  "logging" (dict
+    "base_log_folder" "/opt/airflow/logs"
+    "remote_logging" "False")
+  "api" (dict
+    "host" "0.0.0.0"
+    "port" (toString .Values.airflow.apiServer.service.port)
+    "workers" (toString .Values.airflow.apiServer.workers))
+  "scheduler" (dict
+    "enable_health_check" "True"
+    "scheduler_health_check_server_port" "8974")
+  "kubernetes_executor" (dict
+    "namespace" .Release.Namespace
+    "pod_template_file" (include "platform.podTemplatePath" .)
+    "worker_container_repository" .Values.airflow.image.repository
+    "worker_container_tag" (toString .Values.airflow.image.tag)
+    "delete_worker_pods" (ternary "True" "False" .Values.airflow.workers.deleteWorkerPods)
+    "delete_worker_pods_on_failure" (ternary "True" "False" .Values.airflow.workers.deleteWorkerPodsOnFailure)
+    "in_cluster" "True") -}}
+{{- /* airflow.cfg is a ConfigMap: these keys come from Secrets, never from values */ -}}
+{{- $secretKeys := dict "core" (list "fernet_key" "sql_alchemy_conn") "database" (list "sql_alchemy_conn" "sql_alchemy_conn_async") "api_auth" (list "jwt_secret") "api" (list "secret_key") -}}
+{{- range $section, $keys := $secretKeys -}}
+{{- $user := index $.Values.airflow.config $section | default dict -}}
+{{- range $keys -}}
+{{- if hasKey $user . -}}
+{{- fail (printf "airflow.config.%s.%s is a secret and must not be in values (it would land in a ConfigMap); the chart sets it from a Secret" $section .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- /* no toYaml/fromYaml round trip here: it would turn strings like "y" or "off" into booleans */ -}}
+{{- $config := mergeOverwrite $defaults (deepCopy .Values.airflow.config) -}}
+{{- range $i, $section := keys $config | sortAlpha }}
+{{- if $i }}{{ printf "\n" }}{{ end }}
+[{{ $section }}]
+{{- $items := index $config $section }}
+{{- range $key := keys $items | sortAlpha }}
+{{ $key }} = {{ index $items $key }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{- define "platform.airflowImage" -}}
+image: {{ include "platform.image" .Values.airflow.image | quote }}
+imagePullPolicy: {{ .Values.airflow.image.pullPolicy }}
+{{- end -}}
+
+{{/* The environment of every Airflow container: Airflow's keys from their Secret. */}}
+{{- define "platform.airflowEnv" -}}
+- name: CONNECTION_CHECK_MAX_COUNT
+  value: "0"
+- name: AIRFLOW_HOME
+  value: /opt/airflow
+- name: AIRFLOW__CORE__FERNET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "platform.airflowKeysSecretName" . }}
+      key: fernet-key
+- name: AIRFLOW__API_AUTH__JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "platform.airflowKeysSecretName" . }}
+      key: jwt-secret
+- name: AIRFLOW__API__SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "platform.airflowKeysSecretName" . }}
+      key: api-secret-key
+{{- end -}}
+
+{{/* The metadata database's URL: every Airflow container but the workers (they go
+through the execution API). */}}
+{{- define "platform.metadataEnv" -}}
+- name: AIRFLOW__DATABASE__SQL_ALCHEMY_CONN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "platform.metadataSecretName" . }}
+      key: {{ include "platform.metadataSecretKey" . }}
+{{- if and (not (include "platform.bundledMetadata" .)) .Values.airflow.externalDatabase.asyncConnectionKey }}
+- name: AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "platform.metadataSecretName" . }}
+      key: {{ .Values.airflow.externalDatabase.asyncConnectionKey }}
+{{- end }}
+{{- end -}}
+
+{{/* Mounts every Airflow container has: airflow.cfg, /tmp, logs. */}}
+{{- define "platform.airflowBaseMounts" -}}
+- name: config
+  mountPath: /opt/airflow/airflow.cfg
+  subPath: airflow.cfg
+  readOnly: true
+- name: tmp
+  mountPath: /tmp
+- name: logs
+  mountPath: /opt/airflow/logs
+{{- end -}}
+
+{{- define "platform.airflowBaseVolumes" -}}
+- name: config
+  configMap:
+    name: {{ include "platform.airflowConfigMapName" . }}
+- name: tmp
+  emptyDir: {}
+- name: logs
+{{- if .Values.airflow.logs.persistence.enabled }}
+  persistentVolumeClaim:
+    claimName: {{ include "platform.logsClaimName" . }}
+{{- else }}
+  emptyDir: {}
+{{- end }}
+{{- end -}}
+
+{{/* Init container of every long-running component: wait for the migration Job. */}}
+{{- define "platform.waitForMigrationsContainer" -}}
+- name: wait-for-migrations
+  {{- include "platform.airflowImage" . | nindent 2 }}
+  args: ["bash", "-c", "exec airflow db check-migrations --migration-wait-timeout={{ .Values.airflow.migrationWaitTimeout }}"]
+  env:
+    {{- include "platform.airflowEnv" . | nindent 4 }}
+    {{- include "platform.metadataEnv" . | nindent 4 }}
+    {{- with .Values.airflow.extraEnv }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  resources:
+    {{- toYaml .Values.airflow.initResources | nindent 4 }}
+  securityContext:
+    {{- include "platform.containerSecurityContext" (dict "readOnly" true) | nindent 4 }}
+  volumeMounts:
+    {{- include "platform.airflowBaseMounts" . | nindent 4 }}
+{{- end -}}
+
+{{/* Liveness of the dag-processor and the triggerer: their job's heartbeat. Usage: include ... "TriggererJob" */}}
+{{- define "platform.jobLivenessProbe" -}}
+livenessProbe:
+  exec:
+    command: ["bash", "-c", "airflow jobs check --job-type {{ . }} --local"]
+  initialDelaySeconds: 60
+  periodSeconds: 60
+  timeoutSeconds: 45
+  failureThreshold: 5
+{{- end -}}
+

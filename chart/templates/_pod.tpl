@@ -1,0 +1,54 @@
+{{/* Fragments of pod specs shared by several workloads. */}}
+
+{{/* Usage: include "platform.podSecurityContext" (dict "uid" 50000 "gid" 0 "fsGroup" 0) */}}
+{{- define "platform.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .uid }}
+runAsGroup: {{ .gid }}
+{{- if hasKey . "fsGroup" }}
+fsGroup: {{ .fsGroup }}
+{{- end }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Usage: include "platform.containerSecurityContext" (dict "readOnly" true ["uid" 65533]) */}}
+{{- define "platform.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: {{ .readOnly }}
+runAsNonRoot: true
+{{- with .uid }}
+runAsUser: {{ . }}
+{{- end }}
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Where a pod may run, and the pull secrets. Usage: dict "root" $ "c" .Values.airflow.scheduler */}}
+{{- define "platform.scheduling" -}}
+{{- with .c.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .c.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .c.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- include "platform.imagePullSecrets" .root }}
+{{- end -}}
+
+{{- define "platform.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
