@@ -3,15 +3,18 @@ SHELL := /bin/bash
 VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help up down test e2e setup lint bench clean
+.PHONY: help up down test e2e setup lint docs bench clean
 
 help:
-	@echo "make up      local kind cluster with the platform installed and the example DAG run once"
-	@echo "make down    delete that cluster"
-	@echo "make test    set up everything from nothing and run the whole test suite"
+	@echo "make up      a local cluster (kind, or the offline local node) with the platform installed and the example DAG run once"
+	@echo "make down    remove that cluster (the local node keeps its data: it says where)"
+	@echo "make test    set up everything from nothing (make setup), then make lint and pytest over tests/ and images/*/tests/"
 	@echo "make e2e     end-to-end suite: on KUBECONFIG's cluster, else on a local node built offline"
-	@echo "make lint    ruff, helm lint, checkov"
+	@echo "make setup   the development environment: Debian packages, .venv, Helm (scripts/setup-dev.sh)"
+	@echo "make lint    ruff, shellcheck, hadolint on every Dockerfile, helm lint --strict, the values docs check, checkov"
+	@echo "make docs    regenerate chart/README.md's values table and values.schema.json's descriptions from values.yaml"
 	@echo "make bench   pipeline vs the book (1,000,000 ratings); API page cost at 25M ratings"
+	@echo "make clean   remove the virtual environments and caches"
 
 up:
 	@scripts/up.sh
@@ -23,14 +26,10 @@ setup:
 	@scripts/setup-dev.sh
 
 lint: setup
-	@echo "==> ruff"
-	@$(VENV)/bin/ruff check .
-	@echo "==> helm lint --strict"
-	@for v in "" values/*.yaml; do \
-	  helm lint --strict chart $${v:+-f $$v} >/dev/null || { helm lint --strict chart $${v:+-f $$v}; exit 1; }; \
-	done
-	@echo "==> checkov (rendered chart)"
-	@scripts/checkov.sh
+	@scripts/lint.sh
+
+docs: setup
+	@scripts/chart-docs/chart-docs.sh
 
 test: lint
 	@echo "==> pytest"
@@ -44,4 +43,4 @@ bench: setup
 	@$(VENV)/bin/python scripts/benchmark_api_pages.py
 
 clean:
-	rm -rf $(VENV) .venv-checkov .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov .pytest_cache .ruff_cache scripts/chart-docs/node_modules

@@ -5,8 +5,8 @@
 # virtual environment (.venv-checkov): it pins packages that clash with Airflow's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=lib/common.sh
-. scripts/lib/common.sh
+# shellcheck source=lib.sh
+. scripts/lib.sh
 CHECKOV_VERSION=3.3.30
 venv=${CHECKOV_VENV:-.venv-checkov}
 command -v helm >/dev/null || die "helm is needed on PATH (scripts/install-helm.sh)"

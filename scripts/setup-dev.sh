@@ -8,11 +8,11 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 # pip warns about every index location configured on this machine that is absent: noise.
 quiet_pip() { "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2); }
-step() { printf '\n==> %s\n' "$*"; }
-die() { printf 'setup-dev: ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib.sh
+. scripts/lib.sh
 
 # --- Debian packages: a MySQL-compatible server for the tests, unzip for the Helm wheel,
-# git, and the linter of the shell scripts
+# git, the linter of the shell scripts, and Node.js for the chart's values table
 need_apt=()
 if [ -z "${MYSQL_TEST_HOST:-}" ] && ! command -v mariadbd >/dev/null && [ ! -x /usr/sbin/mariadbd ]; then
   need_apt+=(mariadb-server)
@@ -20,6 +20,7 @@ fi
 command -v unzip >/dev/null || need_apt+=(unzip)
 command -v shellcheck >/dev/null || need_apt+=(shellcheck)
 command -v git >/dev/null || need_apt+=(git)
+command -v npm >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing Debian packages: ${need_apt[*]}"
   command -v apt-get >/dev/null || die "apt-get not found; install ${need_apt[*]} by hand (or set MYSQL_TEST_HOST to a MySQL server)"

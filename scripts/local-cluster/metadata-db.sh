@@ -8,8 +8,8 @@
 # Usage: metadata-db.sh NAMESPACE HOST_DIR     (kubectl and KUBECONFIG from the environment)
 # Environment: METADATA_DB_IMAGE (platform-e2e/postgres:15-standin)
 set -euo pipefail
-# shellcheck source=../lib/common.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 namespace=${1:?usage: metadata-db.sh NAMESPACE HOST_DIR}
 host_dir=${2:?usage: metadata-db.sh NAMESPACE HOST_DIR}
