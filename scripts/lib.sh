@@ -1,6 +1,79 @@
 # shellcheck shell=bash
-# Functions shared by the scripts: progress with timings, errors that stop.
+# Functions shared by the scripts: progress with timings, errors that stop, processes
+# recorded in pid files, configuration files from templates, serving this repository to
+# git-sync, installing the release.
 
-_common_t0=$SECONDS
-step() { printf '==> [%4ds] %s\n' $((SECONDS - _common_t0)) "$*"; }
+_lib_t0=$SECONDS
+step() { printf '==> [%4ds] %s\n' $((SECONDS - _lib_t0)) "$*"; }
+warn() { printf '%s: WARNING: %s\n' "${0##*/}" "$*" >&2; }
 die() { printf '%s: ERROR: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root"; }
+
+# stop_pid PID: TERM, then KILL after 5 s; returns once the process is gone.
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 1 40); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    [ "$i" = 20 ] && kill -KILL "$pid" 2>/dev/null
+    sleep 0.25
+  done
+}
+
+# stop_pidfile FILE [WHAT]: stop the process recorded in FILE, if any, and remove FILE.
+stop_pidfile() {
+  local file=$1 what=${2:-$(basename "$1" .pid)}
+  [ -f "$file" ] || return 0
+  step "stopping $what (pid $(cat "$file"))"
+  stop_pid "$(cat "$file")"
+  rm -f "$file"
+}
+
+# pidfile_alive FILE: the process recorded in FILE runs.
+pidfile_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# render_template TEMPLATE OUT: the template with each @NAME@ replaced by the variable
+# NAME (an unset one stops the script); written to a temporary file, then renamed.
+render_template() {
+  local content name
+  content=$(<"$1")
+  for name in $(grep -o '@[A-Z_][A-Z0-9_]*@' "$1" | sort -u | tr -d @); do
+    [ -n "${!name+set}" ] || die "$1: nothing sets $name, which @$name@ needs"
+    content=${content//@$name@/${!name}}
+  done
+  printf '%s\n' "$content" >"$2.tmp"
+  mv "$2.tmp" "$2"
+}
+
+# serve_git_repo REPO ADDRESS PORT PIDFILE: this repository to git-sync through git daemon
+# (committed changes only), at git://ADDRESS:PORT/<basename of REPO>. Checks that the daemon
+# listens: `git daemon --detach` forks before it binds, so its exit status says nothing.
+serve_git_repo() {
+  local repo=$1 address=$2 port=$3 pidfile=$4
+  if pidfile_alive "$pidfile"; then
+    echo "git daemon already running (pid $(cat "$pidfile"))"
+    return 0
+  fi
+  git daemon --base-path="$(dirname "$repo")" --export-all --reuseaddr --listen="$address" \
+    --port="$port" --detach --pid-file="$pidfile" "$repo"
+  local _
+  for _ in $(seq 1 20); do
+    if git ls-remote "git://$address:$port/$(basename "$repo")" HEAD >/dev/null 2>&1; then
+      echo "git daemon serving git://$address:$port/$(basename "$repo") (pid $(cat "$pidfile"))"
+      return 0
+    fi
+    sleep 0.25
+  done
+  rm -f "$pidfile"
+  die "git daemon did not start listening on $address:$port (is the address on this machine and the port free?)"
+}
+
+# install_release RELEASE NAMESPACE HELM_ARGS...: the chart (upgraded when installed), waiting
+# until every component is ready. HELM_ARGS carry the cluster (--kubeconfig or --kube-context)
+# and the values.
+install_release() {
+  local release=$1 namespace=$2
+  shift 2
+  helm upgrade --install "$release" "$(dirname "${BASH_SOURCE[0]}")/../chart" \
+    --namespace "$namespace" --create-namespace --wait --timeout 20m "$@"
+}

@@ -16,8 +16,8 @@ DATA_DIR="${DATA_DIR:-}"
 DAG_ID="movielens_ranking"
 KUBE_ARGS=("$@")
 
-step() { printf '\n==> %s\n' "$*"; }
-die() { printf 'run-example-dag: ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mkdir -p "$STATE_DIR"
 
 fullname="$(helm get values "$RELEASE" "${KUBE_ARGS[@]/--context/--kube-context}" -n "$NAMESPACE" --all -o json \

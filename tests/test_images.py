@@ -93,3 +93,24 @@ def test_airflow_image_is_pinned_like_the_development_environment():
     text = (image / "Dockerfile").read_text()
     assert re.search(r"^ARG BASE_IMAGE=python:3\.11\.\d+-slim-bookworm$", text, re.M)
     assert re.search(r"^USER 50000$", text, re.M) and "AIRFLOW_HOME=/opt/airflow" in text
+
+
+def test_fetch_host_default_is_the_dags_api_url(monkeypatch):
+    """Run outside the chart, fetch-ratings and the DAG look for the API at the same place."""
+    import ast
+
+    monkeypatch.delenv("API_HOST", raising=False)
+    module = ast.parse((ROOT / "dags" / "container_tasks.py").read_text())
+    defaults = next(ast.literal_eval(n.value) for n in module.body
+                    if isinstance(n, ast.Assign) and [t.id for t in n.targets] == ["PIPELINE_DEFAULTS"])
+    from movielens_fetch.cli import build_parser
+
+    args = build_parser().parse_args(["--start-date", "2019-01-01", "--end-date", "2019-01-02", "--output-path", "x"])
+    assert args.host == defaults["MOVIELENS_API_URL"]
+
+
+def test_api_default_data_path_is_the_images():
+    dockerfile = (ROOT / "images" / "movielens-api" / "Dockerfile").read_text()
+    in_image = re.search(r"RATINGS_DIR=(\S+)", dockerfile)[1]
+    app = (ROOT / "images" / "movielens-api" / "movielens_api" / "app.py").read_text()
+    assert f'os.environ.get("RATINGS_DIR", "{in_image}")' in app

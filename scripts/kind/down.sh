@@ -6,18 +6,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CLUSTER="${KIND_CLUSTER_NAME:-movielens}"
 STATE_DIR="$ROOT/.kind-state"
 
-step() { printf '\n==> %s\n' "$*"; }
+# shellcheck source=../lib.sh
+. "$ROOT/scripts/lib.sh"
 
-command -v kind >/dev/null 2>&1 || { echo "down.sh: ERROR: kind is not installed" >&2; exit 1; }
+command -v kind >/dev/null 2>&1 || die "kind is not installed"
 
-for name in port-forward git-daemon; do
-  pidfile="$STATE_DIR/$name.pid"
-  if [ -f "$pidfile" ]; then
-    step "Stopping $name (pid $(cat "$pidfile"))"
-    kill "$(cat "$pidfile")" 2>/dev/null || true
-    rm -f "$pidfile"
-  fi
-done
+stop_pidfile "$STATE_DIR/port-forward.pid" port-forward
+stop_pidfile "$STATE_DIR/git-daemon.pid" "git daemon"
 
 step "Deleting the kind cluster '$CLUSTER'"
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then

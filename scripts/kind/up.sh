@@ -22,8 +22,8 @@ LOCAL_PORT="${LOCAL_PORT:-8080}"
 CONTEXT="kind-$CLUSTER"
 STATE_DIR="$ROOT/.kind-state"
 
-step() { printf '\n==> %s\n' "$*"; }
-die() { printf 'up.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+. "$ROOT/scripts/lib.sh"
 
 step "Checking the tools"
 missing=()
@@ -73,23 +73,14 @@ else
   gateway="$(docker network inspect kind --format '{{range .IPAM.Config}}{{.Gateway}} {{end}}' | tr ' ' '\n' | grep -E '^[0-9.]+$' | head -n 1)"
   [ -n "$gateway" ] || die "could not find the IPv4 gateway of the docker network 'kind'"
   ref="${GIT_REF:-$(git -C "$ROOT" rev-parse --abbrev-ref HEAD)}"
-  if [ -f "$STATE_DIR/git-daemon.pid" ] && kill -0 "$(cat "$STATE_DIR/git-daemon.pid")" 2>/dev/null; then
-    echo "git daemon already running (pid $(cat "$STATE_DIR/git-daemon.pid"))"
-  else
-    git daemon --base-path="$(dirname "$ROOT")" --export-all --reuseaddr \
-      --listen="$gateway" --port="$GIT_PORT" --detach --pid-file="$STATE_DIR/git-daemon.pid" "$ROOT"
-    echo "git daemon listening on $gateway:$GIT_PORT (pid $(cat "$STATE_DIR/git-daemon.pid"))"
-  fi
+  serve_git_repo "$ROOT" "$gateway" "$GIT_PORT" "$STATE_DIR/git-daemon.pid"
   repo_url="git://$gateway:$GIT_PORT/$(basename "$ROOT")"
   echo "git-sync will clone $repo_url at $ref (committed changes only)"
 fi
 
 step "Installing the chart (helm upgrade --install --wait)"
-helm upgrade --install "$RELEASE" "$ROOT/chart" \
-  --kube-context "$CONTEXT" --namespace "$NAMESPACE" --create-namespace \
-  --values "$ROOT/values/kind.yaml" \
-  --set-string "dags.gitSync.repo=$repo_url" --set-string "dags.gitSync.ref=$ref" \
-  --wait --timeout 20m
+install_release "$RELEASE" "$NAMESPACE" --kube-context "$CONTEXT" --values "$ROOT/values/kind.yaml" \
+  --set-string "dags.gitSync.repo=$repo_url" --set-string "dags.gitSync.ref=$ref"
 
 RELEASE="$RELEASE" NAMESPACE="$NAMESPACE" LOCAL_PORT="$LOCAL_PORT" STATE_DIR="$STATE_DIR" DATA_DIR="$DATA_DIR" \
   "$ROOT/scripts/run-example-dag.sh" --context "$CONTEXT"

@@ -5,23 +5,19 @@
 # and the build cache. Environment: NAMESPACE (airflow), DATA_ROOT.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=../lib.sh
+. "$ROOT/scripts/lib.sh"
 STATE_DIR="$ROOT/.local-node"
 NAMESPACE="${NAMESPACE:-airflow}"
 DATA_ROOT="${DATA_ROOT:-/var/lib/platform-local}"
 NODE="$ROOT/scripts/local-cluster/cluster.sh"
 
 if "$NODE" status >/dev/null 2>&1; then
-  KUBECONFIG="$("$NODE" kubeconfig)" \
-    PATH="${LOCAL_CLUSTER_CACHE:-/var/cache/platform-local-cluster}/v1.20.2/bin:$PATH" \
+  KUBECONFIG="$("$NODE" kubeconfig)" PATH="$("$NODE" bin-dir):$PATH" \
     "$ROOT/scripts/local-cluster/kept-secrets.py" save "$NAMESPACE" "$DATA_ROOT/secrets/$NAMESPACE.json" || true
 fi
-for name in port-forward git-daemon; do
-  if [ -f "$STATE_DIR/$name.pid" ]; then
-    echo "==> stopping $name (pid $(cat "$STATE_DIR/$name.pid"))"
-    kill "$(cat "$STATE_DIR/$name.pid")" 2>/dev/null || true
-    rm -f "$STATE_DIR/$name.pid"
-  fi
-done
+stop_pidfile "$STATE_DIR/port-forward.pid" port-forward
+stop_pidfile "$STATE_DIR/git-daemon.pid" "git daemon"
 "$NODE" down
 if [ -d "$DATA_ROOT" ]; then
   cat <<MSG

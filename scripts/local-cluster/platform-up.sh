@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make up` on a machine without kind: the single-node Kubernetes of cluster.sh, every
-# image built from Debian's archive and PyPI and imported, this repository served to
+# `make up` on a machine without kind: the single-node Kubernetes of cluster.sh with every
+# image built from Debian's archive and PyPI (node-up.sh), this repository served to
 # git-sync, Airflow's metadata on a PostgreSQL stand-in, the chart installed with
 # values/local-node.yaml and the example DAG run once. Data and the Secrets that open it
 # are kept in DATA_ROOT across `make down` / `make up`.
@@ -9,6 +9,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=../lib.sh
+. "$ROOT/scripts/lib.sh"
 RELEASE="${RELEASE:-movielens-platform}"
 NAMESPACE="${NAMESPACE:-airflow}"
 DATA_ROOT="${DATA_ROOT:-/var/lib/platform-local}"
@@ -16,32 +18,19 @@ GIT_PORT="${GIT_PORT:-9418}"
 STATE_DIR="$ROOT/.local-node"
 NODE="$ROOT/scripts/local-cluster/cluster.sh"
 GATEWAY=10.244.0.1  # the node's bridge: the one host address pods reach
-started=$SECONDS
-step() { printf '\n==> [%4ds] %s\n' $((SECONDS - started)) "$*"; }
-die() { printf 'platform-up: ERROR: %s\n' "$*" >&2; exit 1; }
 
-[ "$(id -u)" = 0 ] || die "the local node needs root (it runs a kubelet and changes iptables)"
+need_root
 command -v apt-get >/dev/null || die "the local node is built from Debian packages: apt-get is required"
 mkdir -p "$STATE_DIR"
 
-step "local Kubernetes node (the first start builds Kubernetes: ~5 min)"
-"$NODE" up
+step "local Kubernetes node and the images (the first start builds Kubernetes: ~5 min)"
+"$ROOT/scripts/local-cluster/node-up.sh" "$STATE_DIR/images"
 kubeconfig="$("$NODE" kubeconfig)"
-export PATH="${LOCAL_CLUSTER_CACHE:-/var/cache/platform-local-cluster}/v1.20.2/bin:$ROOT/.venv/bin:$STATE_DIR/bin:$PATH"
+PATH="$("$NODE" bin-dir):$ROOT/.venv/bin:$STATE_DIR/bin:$PATH"
 command -v helm >/dev/null || "$ROOT/scripts/install-helm.sh" "$STATE_DIR/bin"
 
-step "images (Debian base, Python base, images/*, stand-ins for mysql, PostgreSQL and git-sync)"
-DOCKER="$("$ROOT/scripts/offline-images/docker-engine.sh")"
-DOCKER="$DOCKER" "$ROOT/scripts/offline-images/build.sh" "$STATE_DIR/images"
-"$NODE" import-image "$STATE_DIR"/images/*.tar
-
 step "serving this repository to git-sync on $GATEWAY:$GIT_PORT (committed changes only)"
-if [ -f "$STATE_DIR/git-daemon.pid" ] && kill -0 "$(cat "$STATE_DIR/git-daemon.pid")" 2>/dev/null; then
-  echo "git daemon already running (pid $(cat "$STATE_DIR/git-daemon.pid"))"
-else
-  git daemon --base-path="$(dirname "$ROOT")" --export-all --reuseaddr --listen="$GATEWAY" \
-    --port="$GIT_PORT" --detach --pid-file="$STATE_DIR/git-daemon.pid" "$ROOT"
-fi
+serve_git_repo "$ROOT" "$GATEWAY" "$GIT_PORT" "$STATE_DIR/git-daemon.pid"
 ref="$(git -C "$ROOT" rev-parse --abbrev-ref HEAD)"
 
 step "hostPath folders under $DATA_ROOT (kept across runs)"
@@ -57,14 +46,12 @@ step "Airflow's metadata database (PostgreSQL stand-in; data in $DATA_ROOT/postg
 "$ROOT/scripts/local-cluster/metadata-db.sh" "$NAMESPACE" "$DATA_ROOT/postgres"
 
 step "helm upgrade --install $RELEASE (--wait)"
-helm upgrade --install "$RELEASE" "$ROOT/chart" --kubeconfig "$kubeconfig" \
-  --namespace "$NAMESPACE" --create-namespace --values "$ROOT/values/local-node.yaml" \
+install_release "$RELEASE" "$NAMESPACE" --kubeconfig "$kubeconfig" --values "$ROOT/values/local-node.yaml" \
   --set-string "dags.gitSync.repo=git://$GATEWAY:$GIT_PORT/$(basename "$ROOT")" \
   --set-string "dags.gitSync.ref=$ref" \
   --set-string "pipeline.data.hostPath=$DATA_ROOT/data" \
   --set-string "airflow.logs.persistence.hostPath=$DATA_ROOT/logs" \
-  --set-string "mysql.persistence.hostPath=$DATA_ROOT/mysql" \
-  --wait --timeout 20m
+  --set-string "mysql.persistence.hostPath=$DATA_ROOT/mysql"
 "$ROOT/scripts/local-cluster/kept-secrets.py" save "$NAMESPACE" "$DATA_ROOT/secrets/$NAMESPACE.json"
 
 RELEASE="$RELEASE" NAMESPACE="$NAMESPACE" LOCAL_PORT="${LOCAL_PORT:-8080}" STATE_DIR="$STATE_DIR" \

@@ -14,8 +14,8 @@ out=${1:?usage: build.sh OUT_DIR}
 mkdir -p "$out"
 docker=${DOCKER:-/usr/bin/docker}
 export DOCKER_BUILDKIT=1
-started=$SECONDS
-step() { printf '[%4ds] %s\n' $((SECONDS - started)) "$*"; }
+# shellcheck source=../lib.sh
+. scripts/lib.sh
 
 secret=()
 ca=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}

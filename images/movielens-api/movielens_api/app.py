@@ -11,7 +11,8 @@ traceback, never gunicorn's HTML error page.
 
 Settings come from the environment:
   API_USER, API_PASSWORD   credentials clients must present (required)
-  RATINGS_DIR              the store built by movielens-api-prepare (default /app/data/ratings)
+  RATINGS_DIR              the store built by movielens-api-prepare (default: the image's,
+                           /opt/movielens-api/data/ratings)
   API_MAX_LIMIT            largest page a client may ask for (default 50000)
 """
 
@@ -145,7 +146,7 @@ class RatingsApp:
 
     @classmethod
     def from_env(cls) -> RatingsApp:
-        store = RatingsStore.load(os.environ.get("RATINGS_DIR", "/app/data/ratings"))
+        store = RatingsStore.load(os.environ.get("RATINGS_DIR", "/opt/movielens-api/data/ratings"))
         max_limit = _max_limit_setting(os.environ.get("API_MAX_LIMIT", str(DEFAULT_MAX_LIMIT)))
         return cls(store, os.environ.get("API_USER", ""), os.environ.get("API_PASSWORD", ""), max_limit)
 

@@ -317,8 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start-date", type=parse_date, required=True, help="first day, inclusive (YYYY-MM-DD)")
     p.add_argument("--end-date", type=parse_date, required=True, help="last day, exclusive (YYYY-MM-DD)")
     p.add_argument("--output-path", type=Path, required=True, help="JSON file to write")
-    p.add_argument("--host", type=api_url, default=os.environ.get("API_HOST", "http://movielens"),
-                   help="API base URL (default: $API_HOST or http://movielens)")
+    p.add_argument("--host", type=api_url, default=os.environ.get("API_HOST", "http://movielens-api"),
+                   help="API base URL (default: $API_HOST or http://movielens-api)")
     p.add_argument("--batch-size", type=positive_int, default=10_000, help="ratings per page (default 10000)")
     p.add_argument("--format", choices=FORMATS, default="jsonl",
                    help="jsonl: one rating per line (default); array: the book's JSON array")
