@@ -3,7 +3,8 @@
 # With KUBECONFIG set it runs on that cluster (kind: `make up` has loaded the images).
 # Without, it brings up the offline node of scripts/local-cluster with every image built
 # from Debian's archive and PyPI (node-up.sh), runs the suite and takes the node down
-# again (E2E_KEEP_CLUSTER=1 keeps it).
+# again (E2E_KEEP_CLUSTER=1 keeps it). Arguments, if any, replace tests/e2e as what pytest
+# runs: scripts/e2e.sh tests/e2e/test_18_fault_uninstall_reinstall.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib.sh
@@ -28,9 +29,10 @@ export KUBECONFIG E2E_SETUP_FIGURES
 command -v kubectl >/dev/null || die "kubectl is needed on PATH"
 command -v helm >/dev/null || die "helm is needed on PATH (make setup installs it into .venv/bin)"
 
-step "pytest tests/e2e (KUBECONFIG=$KUBECONFIG)"
+[ "$#" -gt 0 ] || set -- tests/e2e
+step "pytest $* (KUBECONFIG=$KUBECONFIG)"
 set +e
-pytest tests/e2e -o addopts="--import-mode=importlib -ra" -p no:cacheprovider -v
+pytest "$@" -o addopts="--import-mode=importlib -ra" -p no:cacheprovider -v
 rc=$?
 set -e
 if [ "$own_node" = true ] && [ -z "${E2E_KEEP_CLUSTER:-}" ]; then

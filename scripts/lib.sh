@@ -3,8 +3,14 @@
 # recorded in pid files, configuration files from templates, serving this repository to
 # git-sync, installing the release.
 
-_lib_t0=$SECONDS
-step() { printf '==> [%4ds] %s\n' $((SECONDS - _lib_t0)) "$*"; }
+# One clock for a script and the scripts it runs: the first one sets PLATFORM_T0.
+[ -n "${PLATFORM_T0:-}" ] || printf -v PLATFORM_T0 '%(%s)T' -1
+export PLATFORM_T0
+step() {
+  local now
+  printf -v now '%(%s)T' -1
+  printf '==> [%4ds] %s\n' $((now - PLATFORM_T0)) "$*"
+}
 warn() { printf '%s: WARNING: %s\n' "${0##*/}" "$*" >&2; }
 die() { printf '%s: ERROR: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root"; }

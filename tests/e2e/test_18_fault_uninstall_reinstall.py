@@ -34,7 +34,9 @@ def test_uninstall_right_after_a_run_then_reinstall_on_the_kept_data(release, ai
     runs = airflow.get(f"/dags/{DAG_ID}/dagRuns", limit=1)["total_entries"]
     release.close()
     started = time.monotonic()
-    release.helm("uninstall", RELEASE, "--wait", "--timeout", "5m")
+    # foreground: Helm also waits for the pods of what it deletes (the StatefulSet's, the
+    # Deployments'); with the default background cascade they are still terminating.
+    release.helm("uninstall", RELEASE, "--wait", "--cascade", "foreground", "--timeout", "5m")
     uninstall = time.monotonic() - started
     FIGURES["uninstall_wait_s"] = round(uninstall, 1)
     progress(f"helm uninstall --wait returned in {uninstall:.1f} s")
