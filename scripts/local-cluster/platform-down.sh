@@ -2,15 +2,10 @@
 # `make down` for platform-up.sh: save the release's credentials beside its data, stop the
 # port-forward and the git daemon, stop the node. Kept: DATA_ROOT (/var/lib/platform-local:
 # the pipeline's files, MySQL's rankings, Airflow's metadata, the Secrets that open them)
-# and the build cache. Environment: NAMESPACE (airflow), DATA_ROOT.
+# and the build cache. Environment: platform-settings.sh.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-# shellcheck source=../lib.sh
-. "$ROOT/scripts/lib.sh"
-STATE_DIR="$ROOT/.local-node"
-NAMESPACE="${NAMESPACE:-airflow}"
-DATA_ROOT="${DATA_ROOT:-/var/lib/platform-local}"
-NODE="$ROOT/scripts/local-cluster/cluster.sh"
+# shellcheck source=platform-settings.sh
+. "$(dirname "${BASH_SOURCE[0]}")/platform-settings.sh"
 
 if "$NODE" status >/dev/null 2>&1; then
   KUBECONFIG="$("$NODE" kubeconfig)" PATH="$("$NODE" bin-dir):$PATH" \

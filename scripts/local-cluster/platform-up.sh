@@ -4,19 +4,11 @@
 # git-sync, Airflow's metadata on a PostgreSQL stand-in, the chart installed with
 # values/local-node.yaml and the example DAG run once. Data and the Secrets that open it
 # are kept in DATA_ROOT across `make down` / `make up`.
-# Environment: RELEASE (movielens-platform), NAMESPACE (airflow), LOCAL_PORT (8080),
-# DATA_ROOT (/var/lib/platform-local: the hostPath volumes), GIT_PORT (9418).
+# Environment: platform-settings.sh, LOCAL_PORT (8080), GIT_PORT (9418).
 set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-# shellcheck source=../lib.sh
-. "$ROOT/scripts/lib.sh"
-RELEASE="${RELEASE:-movielens-platform}"
-NAMESPACE="${NAMESPACE:-airflow}"
-DATA_ROOT="${DATA_ROOT:-/var/lib/platform-local}"
+# shellcheck source=platform-settings.sh
+. "$(dirname "${BASH_SOURCE[0]}")/platform-settings.sh"
 GIT_PORT="${GIT_PORT:-9418}"
-STATE_DIR="$ROOT/.local-node"
-NODE="$ROOT/scripts/local-cluster/cluster.sh"
 GATEWAY=10.244.0.1  # the node's bridge: the one host address pods reach
 
 need_root
