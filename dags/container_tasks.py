@@ -90,6 +90,9 @@ def pipeline_task(
         ),
         automount_service_account_token=False,
         get_logs=True,  # the container's output goes into the task log
+        # The provider looks at a starting pod every 5 s by default; a program that ends
+        # within that (most of ours do) held its task for up to 5 s more (make timeline).
+        startup_check_interval_seconds=1,
         log_events_on_failure=True,
         on_finish_action="delete_pod",
         startup_timeout_seconds=300,

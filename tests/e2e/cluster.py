@@ -177,6 +177,10 @@ class Release:
                   "--timeout", "20m", *self.values, *extra)
         return time.monotonic() - started
 
+    def raw(self, path: str) -> dict:
+        """A GET of the Kubernetes API by path (kubectl get --raw)."""
+        return json.loads(run("kubectl", "--kubeconfig", self.kubeconfig, "get", "--raw", path, timeout=60).stdout)
+
     def secret(self, name: str) -> dict[str, str]:
         data = self.json("get", "secret", name)["data"]
         return {k: base64.b64decode(v).decode() for k, v in data.items()}
@@ -298,6 +302,9 @@ class Airflow:
                             params={"full_content": "true"}, headers={"Accept": "application/json"})
         assert resp.status_code == 200, resp.text
         return resp.text
+
+    def task_log_entries(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> list[dict]:
+        return json.loads(self.task_log(dag_id, run_id, task_id, try_number))["content"]
 
 
 # ------------------------------------------------------------------ health invariants

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
 
-from tests.e2e.cluster import DAG_ID, FULLNAME, RELEASE, Airflow, progress
+from scripts.run_timeline import build_timeline, render
+from tests.e2e.cluster import DAG_ID, FULLNAME, RELEASE, TASKS, Airflow, progress
 from tests.e2e.conftest import FIGURES
 from tests.e2e.rankings import assert_matches_independent_ranking, ranking_rows
 
@@ -56,30 +56,22 @@ def test_task_logs_outlive_the_pods(release, airflow):
         assert needle in log, f"{task}'s log lacks the container output {needle!r}:\n{log[-2000:]}"
 
 
-def test_per_task_overhead(release, airflow):
-    """Queued task instance -> its KubernetesPodOperator container started (from the pod's events)."""
+def test_timeline_of_the_first_run(release, airflow):
+    """Where the first run's seconds went (scripts/run_timeline.py), printed and kept as figures."""
     run_id = STATE["run_id"]
-    # Events outlive pods (and earlier releases): only a start after the queueing counts.
-    events = json.loads(release.kubectl("get", "events", "-o", "json"))["items"]
-    started = {}
-    for e in events:
-        obj = e["involvedObject"]
-        if obj.get("kind") == "Pod" and e.get("reason") == "Started":
-            started[obj["name"]] = e.get("lastTimestamp") or e.get("eventTime")
-    overhead = {}
-    for ti in airflow.get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"]:
-        prefix = ti["task_id"].replace("_", "-") + "-"
-        pod_starts = [t for name, t in started.items() if name.startswith(prefix) and t]
-        assert pod_starts, f"no Started event for {ti['task_id']}'s pod"
-        queued = datetime.fromisoformat(ti["queued_when"].replace("Z", "+00:00"))
-        # Event times have whole seconds: allow the start to round down below the queueing.
-        later = [s for s in (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in pod_starts)
-                 if (s - queued).total_seconds() > -1]
-        assert later, f"no Started event for {ti['task_id']}'s pod after it was queued"
-        first = min(later)
-        overhead[ti["task_id"]] = round((first - queued).total_seconds(), 1)
-    FIGURES["queued_to_task_container_started_s"] = overhead
-    assert all(-1 < v < 300 for v in overhead.values()), overhead
+    events = release.json("get", "events")["items"]
+    timeline = build_timeline(airflow.get, airflow.task_log_entries, events, DAG_ID, run_id)
+    print(render(timeline))
+    figures = timeline.figures()
+    FIGURES["first_run_timeline"] = figures
+    FIGURES["queued_to_task_container_started_s"] = figures["queued_to_task_container_started_s"]
+    assert [t.task_id for t in timeline.tasks] == list(TASKS)
+    for task in timeline.tasks:
+        missing = [p for p in ("queued", "worker pod scheduled", "worker container started", "task started",
+                               "task pod scheduled", "task container started", "task container last output",
+                               "pod end seen", "ended") if p not in task.phases]
+        assert not missing, f"{task.task_id}: the timeline lacks {missing}"
+        assert task.gap("queued", "ended") > 0
 
 
 def test_rerunning_a_date_keeps_the_row_count(airflow, rankings_db):
