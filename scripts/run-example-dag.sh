@@ -19,6 +19,8 @@ KUBE_ARGS=("$@")
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mkdir -p "$STATE_DIR"
+# No request may hang the script: a forward to a pod that is gone accepts and never answers.
+curl() { command curl --max-time 30 "$@"; }
 
 fullname="$(helm get values "$RELEASE" "${KUBE_ARGS[@]/--context/--kube-context}" -n "$NAMESPACE" --all -o json \
   | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v.get("fullnameOverride") or "")')"
@@ -29,11 +31,17 @@ admin_secret="$fullname-airflow"
 password="$(kubectl "${KUBE_ARGS[@]}" -n "$NAMESPACE" get secret "$admin_secret" -o jsonpath='{.data.admin-password}' | base64 -d)"
 
 step "Port-forwarding the api-server to localhost:$LOCAL_PORT"
+# The forward of an earlier `make up` leads to a pod that is gone, and holds the port.
+stop_pidfile "$STATE_DIR/port-forward.pid" "the earlier port-forward"
 kubectl "${KUBE_ARGS[@]}" -n "$NAMESPACE" port-forward "svc/$fullname-api-server" "$LOCAL_PORT:8080" \
   > "$STATE_DIR/port-forward.log" 2>&1 &
-echo $! > "$STATE_DIR/port-forward.pid"
+forward=$!
+echo "$forward" > "$STATE_DIR/port-forward.pid"
 api="http://localhost:$LOCAL_PORT"
 for _ in $(seq 1 30); do
+  # A forward that ended (the port taken by another program) must not leave us asking
+  # whatever else listens there.
+  kill -0 "$forward" 2>/dev/null || die "kubectl port-forward ended: $(tail -3 "$STATE_DIR/port-forward.log") (is port $LOCAL_PORT taken? LOCAL_PORT=... picks another)"
   curl -sf "$api/api/v2/monitor/health" >/dev/null && break
   sleep 2
 done
