@@ -21,6 +21,8 @@ PIPELINE_DEFAULTS = {
     "MOVIELENS_RANK_IMAGE": "movielens-rank:0.1.0",
     "MOVIELENS_LOAD_IMAGE": "movielens-load:0.1.0",
     "MOVIELENS_IMAGE_PULL_POLICY": "IfNotPresent",
+    "MOVIELENS_MAX_ACTIVE_RUNS": "4",
+    "MOVIELENS_POOL": "default_pool",  # the chart names its own, which its migration Job creates
     "MOVIELENS_DATA_PVC": "movielens-data",
     "MOVIELENS_API_URL": "http://movielens-api",
     "MOVIELENS_API_SECRET": "movielens-api",  # keys username, password
@@ -60,6 +62,7 @@ def pipeline_task(
         task_id=task_id,
         name=task_id.replace("_", "-"),
         namespace=pipeline_setting("MOVIELENS_NAMESPACE") or None,
+        pool=pipeline_setting("MOVIELENS_POOL"),
         image=image,
         image_pull_policy=pipeline_setting("MOVIELENS_IMAGE_PULL_POLICY"),
         arguments=arguments,

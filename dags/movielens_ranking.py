@@ -28,7 +28,7 @@ with DAG(
     start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
     end_date=pendulum.datetime(2019, 12, 31, tz="UTC"),
     catchup=False,  # a backfill of 2019 is an explicit choice: `airflow backfill create`
-    max_active_runs=4,
+    max_active_runs=int(pipeline_setting("MOVIELENS_MAX_ACTIVE_RUNS")),
     tags=["movielens", "kubernetes-pod-operator"],
 ) as dag:
     fetch_ratings = pipeline_task(

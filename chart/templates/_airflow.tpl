@@ -13,6 +13,7 @@ only), the base volumes and mounts, and the wait for the migration Job.
     "executor" "KubernetesExecutor"
     "dags_folder" (include "platform.dagsFolder" .)
     "load_examples" "False"
+    "parallelism" (toString .Values.airflow.concurrency.parallelism)
     "execution_api_server_url" (printf "http://%s:%v/execution/" (include "platform.airflowApiServerName" .) .Values.airflow.apiServer.service.port)
     "auth_manager" "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
     "simple_auth_manager_users" (printf "%s:%s" .Values.airflow.admin.username .Values.airflow.admin.role)
@@ -34,6 +35,7 @@ only), the base volumes and mounts, and the wait for the migration Job.
     "worker_container_tag" (toString .Values.airflow.image.tag)
     "delete_worker_pods" (ternary "True" "False" .Values.airflow.workers.deleteWorkerPods)
     "delete_worker_pods_on_failure" (ternary "True" "False" .Values.airflow.workers.deleteWorkerPodsOnFailure)
+    "worker_pods_creation_batch_size" (toString .Values.airflow.concurrency.podCreationBatchSize)
     "in_cluster" "True") -}}
 {{- /* airflow.cfg is a ConfigMap: these keys come from Secrets, never from values */ -}}
 {{- $secretKeys := dict "core" (list "fernet_key" "sql_alchemy_conn") "database" (list "sql_alchemy_conn" "sql_alchemy_conn_async") "api_auth" (list "jwt_secret") "api" (list "secret_key") -}}

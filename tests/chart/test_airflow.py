@@ -76,13 +76,28 @@ def test_api_server_deployment_and_service():
 def test_components_have_probes_and_commands():
     docs = render()
     sched = container(component(docs, "scheduler"), "scheduler")
-    assert sched["args"][-1] == "exec airflow scheduler"
+    # Tasks run in worker pods: the scheduler serves no logs.
+    assert sched["args"][-1] == "exec airflow scheduler --skip-serve-logs"
     assert sched["livenessProbe"]["httpGet"] == {"path": "/health", "port": "health"}
     assert airflow_cfg(docs)["scheduler"]["enable_health_check"] == "True"
-    for name, job in (("dag-processor", "DagProcessorJob"), ("triggerer", "TriggererJob")):
+    for name, job, flags in (("dag-processor", "DagProcessorJob", ""),
+                             ("triggerer", "TriggererJob", " --skip-serve-logs")):
         c = container(component(docs, name), name)
-        assert c["args"][-1] == f"exec airflow {name}"
+        assert c["args"][-1] == f"exec airflow {name}{flags}"
         assert f"--job-type {job}" in c["livenessProbe"]["exec"]["command"][-1]
+
+
+def test_the_triggerer_serves_its_logs_only_without_the_shared_logs_volume():
+    docs = render({"airflow": {"logs": {"persistence": {"enabled": False}}}})
+    assert container(component(docs, "triggerer"), "triggerer")["args"][-1] == "exec airflow triggerer"
+
+
+def test_concurrency_values_reach_airflow_cfg():
+    cfg = airflow_cfg(render({"airflow": {"concurrency": {"parallelism": 6, "podCreationBatchSize": 3}}}))
+    assert cfg["core"]["parallelism"] == "6"
+    assert cfg["kubernetes_executor"]["worker_pods_creation_batch_size"] == "3"
+    # Airflow's own default of one pod per scheduler loop holds a backfill's tasks back.
+    assert airflow_cfg(render())["kubernetes_executor"]["worker_pods_creation_batch_size"] == "16"
 
 
 def test_replicas_are_configurable():
@@ -113,7 +128,7 @@ def test_migration_job_is_plain_job_named_by_checksum():
     job = jobs[0]
     assert "helm.sh/hook" not in (job["metadata"].get("annotations") or {})
     assert job["metadata"]["name"].startswith(f"{FULLNAME}-migrate-")
-    assert container(job, "migrate")["args"] == ["bash", "-c", "exec airflow db migrate"]
+    assert container(job, "migrate")["args"][-1].startswith("airflow db migrate && exec airflow pools set")
     assert "ttlSecondsAfterFinished" not in job["spec"]
     # a new image makes a new Job (rerun on upgrade); same values keep the same name
     other = migration_jobs(render({"airflow": {"image": {"tag": "3.3.3"}}}))[0]

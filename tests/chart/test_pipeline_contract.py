@@ -15,6 +15,8 @@ DEFAULT_CONTRACT = {
     "MOVIELENS_RANK_IMAGE": "movielens-rank:0.1.0",
     "MOVIELENS_LOAD_IMAGE": "movielens-load:0.1.0",
     "MOVIELENS_IMAGE_PULL_POLICY": "IfNotPresent",
+    "MOVIELENS_MAX_ACTIVE_RUNS": "4",
+    "MOVIELENS_POOL": "movielens",
     "MOVIELENS_DATA_PVC": f"{FULLNAME}-data",
     "MOVIELENS_API_URL": f"http://{FULLNAME}-movielens-api",
     "MOVIELENS_API_SECRET": f"{FULLNAME}-movielens-api",
@@ -136,6 +138,17 @@ def test_task_namespace_secret_copies_match():
         assert {c["metadata"]["namespace"] for c in copies} == {"airflow", "tasks"}
         assert copies[0]["data"] == copies[1]["data"]
         assert base64.b64decode(copies[0]["data"]["password"])
+
+
+def test_the_pool_the_tasks_use_is_the_one_the_migration_job_sets():
+    docs = render({"pipeline": {"pool": {"name": "team-a.movielens", "slots": 3}, "maxActiveRuns": 2}})
+    assert contract(docs)["MOVIELENS_POOL"] == "team-a.movielens"
+    assert contract(docs)["MOVIELENS_MAX_ACTIVE_RUNS"] == "2"
+    job = next(d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith(f"{FULLNAME}-migrate-"))
+    migrate = job["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in migrate["env"]}
+    assert (env["POOL_NAME"], env["POOL_SLOTS"]) == ("team-a.movielens", "3")
+    assert 'airflow pools set "$POOL_NAME" "$POOL_SLOTS"' in migrate["args"][-1]
 
 
 @pytest.mark.parametrize("values_file", ["kind.yaml", "local-node.yaml", "production.yaml"])

@@ -16,6 +16,8 @@ CHART_ENV = {
     "MOVIELENS_RANK_IMAGE": "registry.example/movielens-rank:1.2.3",
     "MOVIELENS_LOAD_IMAGE": "registry.example/movielens-load:1.2.3",
     "MOVIELENS_IMAGE_PULL_POLICY": "Always",
+    "MOVIELENS_MAX_ACTIVE_RUNS": "6",
+    "MOVIELENS_POOL": "release-pool",
     "MOVIELENS_DATA_PVC": "release-data",
     "MOVIELENS_API_URL": "http://release-movielens-api",
     "MOVIELENS_API_SECRET": "release-movielens-api",
@@ -92,6 +94,13 @@ def test_every_task_deletes_its_pod_streams_logs_and_retries(dag):
         assert task.execution_timeout is not None and task.execution_timeout.total_seconds() <= 15 * 60
         assert task.namespace == "pipelines"
         assert task.image_pull_policy == "Always"
+        assert task.pool == "release-pool"
+        # Seen each second while it starts: most of our programs end within the provider's 5 s.
+        assert task.startup_check_interval_seconds == 1
+
+
+def test_runs_in_flight_come_from_the_chart(dag):
+    assert dag.max_active_runs == 6
 
 
 DAY = pendulum.datetime(2019, 3, 5, tz="UTC")
@@ -167,6 +176,8 @@ def test_defaults_without_the_chart(monkeypatch):
     (c,) = render_pod(dag.get_task("fetch_ratings"), DAY).spec.containers
     assert c.image == "movielens-fetch:0.1.0" and c.image_pull_policy == "IfNotPresent"
     assert secret_env(c)["API_USER"] == ("movielens-api", "username")
+    assert dag.get_task("fetch_ratings").pool == "default_pool"
+    assert dag.max_active_runs == 4
 
 
 def test_parsing_reads_no_airflow_variables(monkeypatch):
