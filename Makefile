@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help up down test e2e setup lint docs bench timeline clean
+.PHONY: help up down test e2e setup lint docs bench bench-platform timeline clean
 
 help:
 	@echo "make up      a local cluster (kind, or the offline local node) with the platform installed and the example DAG run once"
@@ -14,6 +14,7 @@ help:
 	@echo "make lint    ruff, shellcheck, hadolint on every Dockerfile, helm lint --strict, the values docs check, checkov"
 	@echo "make docs    regenerate chart/README.md's values table and values.schema.json's descriptions from values.yaml"
 	@echo "make bench   pipeline vs the book (1,000,000 ratings); API page cost at 25M ratings"
+	@echo "make bench-platform  the platform's speed (tests/e2e/test_03_platform_speed.py alone): warm runs, a 30-day backfill, idle memory"
 	@echo "make timeline [RUN=RUN_ID]  where a DAG run's seconds went, task by task (default: the latest run)"
 	@echo "make clean   remove the virtual environments and caches"
 
@@ -42,6 +43,9 @@ e2e: setup
 bench: setup
 	@$(VENV)/bin/python scripts/benchmark_pipeline.py
 	@$(VENV)/bin/python scripts/benchmark_api_pages.py
+
+bench-platform: setup
+	@scripts/e2e.sh tests/e2e/test_03_platform_speed.py
 
 timeline: setup
 	@scripts/timeline.sh $(RUN)

@@ -64,7 +64,8 @@ EVENTS = [
 
 def fake_get(path, **params):
     if path == f"/dags/movielens_ranking/dagRuns/{RUN}":
-        return {"state": "success"}
+        return {"state": "success", "queued_at": "2026-12-03T08:57:41.000000Z",
+                "end_date": "2026-12-03T08:58:03.000000Z"}
     assert path == f"/dags/movielens_ranking/dagRuns/{RUN}/taskInstances"
     return {"task_instances": TIS}
 
@@ -108,6 +109,7 @@ def test_the_operator_seeing_the_end_while_following_logs_counts_too(timeline):
 def test_figures_and_the_gap_to_the_next_task(timeline):
     figures = timeline.figures()
     assert figures["run_first_queued_to_last_ended_s"] == 20.3
+    assert figures["run_trigger_to_end_s"] == 22.0
     assert figures["ended_to_next_queued_s"] == {"fetch_ratings": 0.55}
     assert figures["task_container_exited_to_success_s"] == {"fetch_ratings": 4.49, "rank_movies": None}
     assert figures["queued_to_task_container_started_s"]["fetch_ratings"] == 4.42
@@ -115,7 +117,7 @@ def test_figures_and_the_gap_to_the_next_task(timeline):
 
 def test_render_lists_every_phase_with_its_offset(timeline):
     text = render(timeline)
-    assert "20.3 s from the first task queued to the last task ended" in text
+    assert "20.3 s from the first task queued to the last task ended (22.0 s from the trigger)" in text
     assert "  4.42  fetch_ratings    task container started (+-0.5 s)" in text
     assert "  9.41  fetch_ratings    pod end seen" in text
     assert "ended -> next task queued" in text.splitlines()[-1]

@@ -49,6 +49,19 @@ from tests.support.net import free_port
 FIGURES: dict[str, object] = json.loads(os.environ.get("E2E_SETUP_FIGURES") or "{}")
 # Scenario -> outcome and recovery time, printed as the reliability table.
 RELIABILITY: dict[str, dict] = {}
+# Title -> text printed as its own section of the summary (the timelines of runs).
+REPORTS: dict[str, str] = {}
+# Speed figure -> value measured in this run, printed beside the figures main had before the
+# speed work (measured on the local node, 2 cores) and the goals.
+SPEED: dict[str, float] = {}
+SPEED_BASELINE = {
+    "one 3-task run, warm, trigger to success (s)": ("27-30", "<= 12"),
+    "per task, queued -> task container started, median (s)": ("2.8-6.2", "<= 2.5"),
+    "per task, task container exited -> task instance success, median (s)": ("4.3-4.4", "<= 1"),
+    "30 days of 2019 backfilled, wall time (s)": ("~900 (the issue's estimate)", "<= 300"),
+    "install to all ready, helm install --wait (s)": ("63-79", "<= 45"),
+    "platform memory at idle, sum of the release's containers (MiB)": ("1221", "<= 814 (a third less)"),
+}
 VALUES_FILE = os.environ.get("E2E_VALUES", str(ROOT / "values/local-node.yaml"))
 HOSTPATH_ROOT = os.environ.get("E2E_HOSTPATH_ROOT", "/var/lib/platform-e2e")
 METADATA_STANDIN = os.environ.get(
@@ -134,6 +147,7 @@ def release(kubeconfig, git_repo):
         deploy_metadata_db(rel)
     progress(f"helm install {RELEASE} into {namespace} (--wait)")
     FIGURES["install_to_all_ready_s"] = round(rel.install(), 1)
+    SPEED["install to all ready, helm install --wait (s)"] = FIGURES["install_to_all_ready_s"]
     progress(f"all ready after {FIGURES['install_to_all_ready_s']} s")
     yield rel
     rel.close()
@@ -199,16 +213,24 @@ def ratings_api(release):
 
 
 def pytest_terminal_summary(terminalreporter):
+    for title, text in REPORTS.items():
+        terminalreporter.section(title)
+        terminalreporter.write_line(text)
     if RELIABILITY:
         FIGURES["reliability"] = RELIABILITY
         terminalreporter.section("reliability (scenario | outcome | recovery s)")
         for scenario, row in RELIABILITY.items():
             terminalreporter.write_line(f"| {scenario} | {row['outcome']} | {row['recovery_s']} |")
+    if SPEED:
+        FIGURES["speed"] = SPEED
+        terminalreporter.section("speed (figure | before | goal | this run)")
+        for figure, (before, goal) in SPEED_BASELINE.items():
+            terminalreporter.write_line(f"| {figure} | {before} | {goal} | {SPEED.get(figure, 'not measured')} |")
     if not FIGURES:
         return
     terminalreporter.section("end-to-end figures")
     for key, value in FIGURES.items():
-        if key != "reliability":
+        if key not in ("reliability", "speed"):
             terminalreporter.write_line(f"{key}: {value}")
     target = os.environ.get("E2E_FIGURES")
     if target:

@@ -10,7 +10,7 @@ import time
 
 from scripts.run_timeline import build_timeline, render
 from tests.e2e.cluster import DAG_ID, FULLNAME, RELEASE, TASKS, Airflow, progress
-from tests.e2e.conftest import FIGURES
+from tests.e2e.conftest import FIGURES, REPORTS
 from tests.e2e.rankings import assert_matches_independent_ranking, ranking_rows
 
 FIRST_RUN = ("2019-01-02T00:00:00Z", "2019-01-01", "2019-01-02")  # logical date, data interval
@@ -61,7 +61,7 @@ def test_timeline_of_the_first_run(release, airflow):
     run_id = STATE["run_id"]
     events = release.json("get", "events")["items"]
     timeline = build_timeline(airflow.get, airflow.task_log_entries, events, DAG_ID, run_id)
-    print(render(timeline))
+    REPORTS["timeline of the first run"] = render(timeline)
     figures = timeline.figures()
     FIGURES["first_run_timeline"] = figures
     FIGURES["queued_to_task_container_started_s"] = figures["queued_to_task_container_started_s"]
