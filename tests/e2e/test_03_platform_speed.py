@@ -25,11 +25,11 @@ def median_per_task(timelines, start: str, end: str) -> float:
 
 def test_warm_runs_and_their_timelines(release, airflow, rankings_db, ratings_api):
     seconds, timelines = [], []
-    events = lambda: release.json("get", "events")["items"]  # noqa: E731
     for day in WARM_DAYS:
         run_id, took = airflow.run_dag(DAG_ID, logical_date_of(day))
         seconds.append(took)
-        timelines.append(build_timeline(airflow.get, airflow.task_log_entries, events(), DAG_ID, run_id))
+        timelines.append(build_timeline(airflow.get, airflow.task_log_entries,
+                                        release.json("get", "events")["items"], DAG_ID, run_id))
         progress(f"warm run {day}: {took:.1f} s trigger to success")
         assert_day_is_right(rankings_db, ratings_api, day)
     REPORTS["timeline of the last warm run"] = render(timelines[-1])

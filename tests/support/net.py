@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import socket
+# One definition for the tests and the scripts that port-forward (scripts/platform_api.py).
+from scripts.platform_api import free_port
 
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now (the caller binds it next)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["free_port"]
