@@ -17,6 +17,8 @@ from kubernetes.client import models as k8s
 
 PIPELINE_DEFAULTS = {
     "MOVIELENS_NAMESPACE": "",  # empty: the worker pod's own namespace
+    "MOVIELENS_SERVICE_ACCOUNT": "default",  # the task pods' identity (workload identity annotations live on it)
+    "MOVIELENS_AUTOMOUNT_SERVICE_ACCOUNT_TOKEN": "false",  # the programs never call the Kubernetes API
     "MOVIELENS_FETCH_IMAGE": "movielens-fetch:0.1.0",
     "MOVIELENS_RANK_IMAGE": "movielens-rank:0.1.0",
     "MOVIELENS_LOAD_IMAGE": "movielens-load:0.1.0",
@@ -91,7 +93,8 @@ def pipeline_task(
             requests={"cpu": "100m", "memory": memory_request},
             limits={"cpu": "1", "memory": memory_limit},
         ),
-        automount_service_account_token=False,
+        service_account_name=pipeline_setting("MOVIELENS_SERVICE_ACCOUNT"),
+        automount_service_account_token=pipeline_setting("MOVIELENS_AUTOMOUNT_SERVICE_ACCOUNT_TOKEN") == "true",
         get_logs=True,  # the container's output goes into the task log
         # The provider looks at a starting pod every 5 s by default; a program that ends
         # within that (most of ours do) held its task for up to 5 s more (make timeline).

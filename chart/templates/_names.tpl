@@ -27,9 +27,33 @@ into the `job-name` label of its pods, whose values may not exceed 63 characters
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* The ServiceAccount of a component. Usage: include "platform.serviceAccountName" (dict "root" $ "component" "scheduler") */}}
+{{/* The values of each component that has a `serviceAccount` block. */}}
+{{- define "platform.serviceAccountValues" -}}
+{{- $v := .Values -}}
+{{- toJson (dict
+  "api-server" $v.airflow.apiServer.serviceAccount
+  "scheduler" $v.airflow.scheduler.serviceAccount
+  "dag-processor" $v.airflow.dagProcessor.serviceAccount
+  "triggerer" $v.airflow.triggerer.serviceAccount
+  "worker" $v.airflow.workers.serviceAccount
+  "migrate" $v.airflow.migrations.serviceAccount
+  "tasks" $v.pipeline.taskPods.serviceAccount
+  "movielens-api" $v.movielensApi.serviceAccount
+  "mysql" $v.mysql.serviceAccount) -}}
+{{- end -}}
+
+{{/* The ServiceAccount of a component: its serviceAccount.name, else <fullname>-<component>
+when the chart creates it, else the namespace's default. The cleanup hook and the test pods
+always have the chart's own. Usage: include "platform.serviceAccountName" (dict "root" $ "component" "scheduler") */}}
 {{- define "platform.serviceAccountName" -}}
+{{- $sa := get (include "platform.serviceAccountValues" .root | fromJson) .component -}}
+{{- if not $sa -}}
 {{ include "platform.fullname" .root }}-{{ .component }}
+{{- else if $sa.create -}}
+{{ default (printf "%s-%s" (include "platform.fullname" .root) .component) $sa.name }}
+{{- else -}}
+{{ default "default" $sa.name }}
+{{- end -}}
 {{- end -}}
 
 {{/* ------------------------------------------------------- Airflow objects */}}
@@ -113,9 +137,15 @@ Secret with the keys above. */}}
 
 {{/* ------------------------------------------------------------ namespaces */}}
 
-{{/* The namespace of the task pods. */}}
+{{/* The namespace of the pipeline's task pods. */}}
 {{- define "platform.taskNamespace" -}}
 {{- default .Release.Namespace .Values.pipeline.namespace -}}
+{{- end -}}
+
+{{/* Every namespace where DAGs may start task pods, space-separated: the pipeline's and
+pipeline.extraNamespaces. Usage: range splitList " " (include "platform.taskNamespaces" $) */}}
+{{- define "platform.taskNamespaces" -}}
+{{- uniq (prepend .Values.pipeline.extraNamespaces (include "platform.taskNamespace" .)) | join " " -}}
 {{- end -}}
 
 {{/* A Service of the release as the task pods address it. Usage: dict "root" $ "name" SERVICE */}}

@@ -26,8 +26,34 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* Where a pod may run, and the pull secrets. Usage: dict "root" $ "c" .Values.airflow.scheduler */}}
+{{/* A pod's ServiceAccount and whether its token is mounted.
+Usage: include "platform.podServiceAccount" (dict "root" $ "component" "scheduler" "c" .Values.airflow.scheduler) */}}
+{{- define "platform.podServiceAccount" -}}
+serviceAccountName: {{ include "platform.serviceAccountName" . }}
+automountServiceAccountToken: {{ .c.serviceAccount.automountServiceAccountToken }}
+{{- end -}}
+
+{{/* A pod's labels: the chart's (the schema keeps app.kubernetes.io/* and helm.sh/* to the
+chart) and the component's `labels`. Usage: dict "root" $ "component" "scheduler" "c" .Values.airflow.scheduler */}}
+{{- define "platform.podLabels" -}}
+{{ include "platform.labels" . }}
+{{- with .c.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Where and how a pod runs, and the pull secrets. Usage: dict "root" $ "c" .Values.airflow.scheduler */}}
 {{- define "platform.scheduling" -}}
+{{- with .c.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- if not (kindIs "invalid" .c.terminationGracePeriodSeconds) }}
+terminationGracePeriodSeconds: {{ .c.terminationGracePeriodSeconds }}
+{{- end }}
+{{- with .c.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- with .c.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}

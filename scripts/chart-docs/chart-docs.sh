@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make docs`: chart/README.md's values table (@bitnami/readme-generator-for-helm) and the
 # descriptions in chart/values.schema.json, both from the `## @param` lines of
-# chart/values.yaml. With --check (`make lint`) nothing changes: it fails when either is
+# chart/values.yaml, and the Kubernetes types the schema checks extension values against
+# (k8s_types.py). With --check (`make lint`) nothing changes: it fails when either is
 # stale, or when a value has no description. CHART_DIR (default chart) names another copy.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,9 +35,11 @@ fi
 if [ "$check" = true ]; then
   cmp -s "$work/README.md" "$chart/README.md" ||
     die "$chart/README.md's values table differs from $chart/values.yaml: run 'make docs' and commit the result"
+  python3 "$tools/k8s_types.py" --check "$chart/values.schema.json"
   python3 "$tools/schema_descriptions.py" --check "$chart/values.yaml" "$chart/values.schema.json"
 else
   cp "$work/README.md" "$chart/README.md.tmp" && mv "$chart/README.md.tmp" "$chart/README.md"
+  python3 "$tools/k8s_types.py" "$chart/values.schema.json"
   python3 "$tools/schema_descriptions.py" "$chart/values.yaml" "$chart/values.schema.json"
   echo "$chart/README.md: values table written"
 fi

@@ -4,7 +4,8 @@ chart/values.schema.json, so that each value is described in one place.
 
 Every property on a path from the schema's root gets the description of that value. The
 properties inside shared definitions (an image's tag, a resource list's cpu) serve many
-values: they keep the generic description written in the schema, and must have one.
+values: they keep the generic description written in the schema (or Kubernetes' own, for
+the types k8s_types.py copies), and must have one.
 
   schema_descriptions.py [--check] VALUES_YAML SCHEMA_JSON
 
@@ -17,13 +18,12 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
+from schema_file import write_or_check
 
 DOC_LINE = re.compile(r"^\s*## @(?:param|extra) (?P<path>\S+)(?: \[(?P<modifiers>[^\]]*)\])? (?P<text>.+?)\s*$")
 
@@ -87,18 +87,8 @@ def main() -> int:
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
-    wanted = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-    if wanted == current:
-        return 0
-    if args.check:
-        print(f"{args.schema_json}: descriptions differ from {args.values_yaml}'s: run `make docs`", file=sys.stderr)
-        return 1
-    with tempfile.NamedTemporaryFile("w", dir=args.schema_json.parent, delete=False) as out:
-        out.write(wanted)
-    os.replace(out.name, args.schema_json)
-    print(f"{args.schema_json}: descriptions written")
-    return 0
-
+    return write_or_check(args.schema_json, current, schema, check=args.check,
+                          stale=f"descriptions differ from {args.values_yaml}'s", written="descriptions written")
 
 if __name__ == "__main__":
     sys.exit(main())

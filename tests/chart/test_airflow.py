@@ -257,7 +257,7 @@ def test_worker_pod_template():
                     "extraEnv": [{"name": "EXTRA", "value": "1"}],
                     "nodeSelector": {"pool": "tasks"},
                     "tolerations": [{"key": "tasks", "operator": "Exists", "effect": "NoSchedule"}],
-                    "annotations": {"team": "data"},
+                    "podAnnotations": {"team": "data"},
                     "labels": {"tier": "worker"},
                     "extraVolumes": [{"name": "scratch", "emptyDir": {}}],
                     "extraVolumeMounts": [{"name": "scratch", "mountPath": "/scratch"}],
@@ -323,19 +323,36 @@ def test_external_database_async_key():
     assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC" not in default_env
 
 
-def test_ingress_for_api_server():
+def test_ingress_for_api_server_with_several_hosts_and_paths():
     docs = render(
         {
             "airflow": {
                 "apiServer": {
-                    "ingress": {"enabled": True, "className": "nginx", "host": "af.example.org", "tlsSecretName": "tls"}
+                    "ingress": {
+                        "enabled": True,
+                        "className": "nginx",
+                        "hosts": [
+                            {"name": "af.example.org", "tls": {"enabled": True, "secretName": "tls"}},
+                            {"name": "ops.example.org",
+                             "paths": [{"path": "/airflow", "pathType": "ImplementationSpecific"}, {"path": "/af"}]},
+                        ],
+                    }
                 }
             }
         }
     )
     ing = find(docs, "Ingress", f"{FULLNAME}-api-server")
     assert ing["spec"]["ingressClassName"] == "nginx"
-    rule = ing["spec"]["rules"][0]
-    assert rule["host"] == "af.example.org"
-    assert rule["http"]["paths"][0]["backend"]["service"] == {"name": f"{FULLNAME}-api-server", "port": {"name": "api"}}
+    first, second = ing["spec"]["rules"]
+    backend = {"service": {"name": f"{FULLNAME}-api-server", "port": {"name": "api"}}}
+    assert first == {"host": "af.example.org",
+                     "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
+    assert second["host"] == "ops.example.org"
+    assert [(p["path"], p["pathType"]) for p in second["http"]["paths"]] == [
+        ("/airflow", "ImplementationSpecific"), ("/af", "Prefix")]
     assert ing["spec"]["tls"] == [{"hosts": ["af.example.org"], "secretName": "tls"}]
+
+
+def test_ingress_without_hosts_is_refused():
+    err = render_error(values={"airflow": {"apiServer": {"ingress": {"enabled": True}}}})
+    assert "airflow.apiServer.ingress.hosts is empty: give at least one host" in err

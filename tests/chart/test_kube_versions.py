@@ -11,7 +11,8 @@ TASK_NS = {"pipeline": {"namespace": "tasks", "createNamespace": True}}
 def test_kubernetes_1_20_uses_policy_v1beta1_and_no_pod_security_labels():
     docs = render(TASK_NS, kube_version="1.20.2")  # validated against the oldest bundled schema
     pdbs = find_all(docs, "PodDisruptionBudget")
-    assert len(pdbs) == 2
+    # api-server, scheduler, dag-processor, triggerer, MovieLens API
+    assert len(pdbs) == 5
     assert {p["apiVersion"] for p in pdbs} == {"policy/v1beta1"}
     ns = find(docs, "Namespace", "tasks")
     assert not [k for k in ns["metadata"]["labels"] if k.startswith("pod-security.kubernetes.io/")]
@@ -43,7 +44,7 @@ def test_1_20_with_every_feature():
             **TASK_NS,
             "networkPolicies": {"enabled": True},
             "dags": {"gitSync": {"enabled": True}},
-            "airflow": {"apiServer": {"ingress": {"enabled": True}}},
+            "airflow": {"apiServer": {"ingress": {"enabled": True, "hosts": [{"name": "airflow.example.com"}]}}},
         },
         kube_version="1.20.2",
     )

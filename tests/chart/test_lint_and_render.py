@@ -38,7 +38,9 @@ SWITCHES = {
     },
     "no-persistence-logs": {"airflow": {"logs": {"persistence": {"enabled": False}}}},
     "ingress-tls": {
-        "airflow": {"apiServer": {"ingress": {"enabled": True, "className": "nginx", "tlsSecretName": "tls"}}}
+        "airflow": {"apiServer": {"ingress": {
+            "enabled": True, "className": "nginx",
+            "hosts": [{"name": "airflow.example.com", "tls": {"enabled": True, "secretName": "tls"}}]}}}
     },
 }
 

@@ -46,7 +46,9 @@ def test_notes_with_ingress_existing_admin_secret_and_git_sync(tmp_path):
         {
             "airflow": {
                 "admin": {"existingSecret": "admin-creds"},
-                "apiServer": {"ingress": {"enabled": True, "host": "af.example.org", "tlsSecretName": "tls"}},
+                "apiServer": {"ingress": {
+                    "enabled": True,
+                    "hosts": [{"name": "af.example.org", "tls": {"enabled": True, "secretName": "tls"}}]}},
             },
             "dags": {"gitSync": {"enabled": True, "repo": "git@example.com:o/d.git", "sshKeySecret": "k"}},
         },

@@ -11,6 +11,8 @@ from chart_helpers import FULLNAME, ROOT, all_containers, component, find, rende
 
 DEFAULT_CONTRACT = {
     "MOVIELENS_NAMESPACE": "airflow",
+    "MOVIELENS_SERVICE_ACCOUNT": f"{FULLNAME}-tasks",
+    "MOVIELENS_AUTOMOUNT_SERVICE_ACCOUNT_TOKEN": "false",
     "MOVIELENS_FETCH_IMAGE": "movielens-fetch:0.1.0",
     "MOVIELENS_RANK_IMAGE": "movielens-rank:0.1.0",
     "MOVIELENS_LOAD_IMAGE": "movielens-load:0.1.0",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -102,3 +103,24 @@ def test_a_stale_written_out_default_is_refused(chart_copy):
          str(values), str(chart_copy / "values.schema.json")], capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert "networkPolicies.kubeApiPorts: [default: 443 6443] but the value is [443]" in result.stderr
+
+
+def test_a_hand_edited_kubernetes_type_is_refused(chart_copy):
+    schema_path = chart_copy / "values.schema.json"
+    schema = json.loads(schema_path.read_text())
+    del schema["definitions"]["io.k8s.api.core.v1.Toleration"]["properties"]["tolerationSeconds"]
+    schema_path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+    result = check(chart_copy)
+    assert result.returncode == 1
+    assert "its Kubernetes types differ from kubernetes-validate's 1.30.0: run `make docs`" in result.stderr
+
+
+def test_the_kubernetes_types_are_the_ones_values_hold_whole():
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    scheduler = schema["properties"]["airflow"]["properties"]["scheduler"]["properties"]
+    assert scheduler["extraContainers"]["items"] == {"$ref": "#/definitions/io.k8s.api.core.v1.Container"}
+    container = schema["definitions"]["io.k8s.api.core.v1.Container"]
+    assert container["required"] == ["name"] and container["additionalProperties"] is False
+    # every reference resolves, and every definition is used
+    refs = set(re.findall(r'"#/definitions/([^"]+)"', json.dumps(schema)))
+    assert refs == set(schema["definitions"]), refs ^ set(schema["definitions"])

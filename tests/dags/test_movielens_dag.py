@@ -12,6 +12,8 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 
 CHART_ENV = {
     "MOVIELENS_NAMESPACE": "pipelines",
+    "MOVIELENS_SERVICE_ACCOUNT": "release-tasks",
+    "MOVIELENS_AUTOMOUNT_SERVICE_ACCOUNT_TOKEN": "false",
     "MOVIELENS_FETCH_IMAGE": "registry.example/movielens-fetch:1.2.3",
     "MOVIELENS_RANK_IMAGE": "registry.example/movielens-rank:1.2.3",
     "MOVIELENS_LOAD_IMAGE": "registry.example/movielens-load:1.2.3",
@@ -165,6 +167,7 @@ def test_every_pod_mounts_the_data_claim_and_is_locked_down(dag, task_id):
     assert c.security_context.read_only_root_filesystem is True
     assert c.security_context.capabilities.drop == ["ALL"]
     assert set(c.resources.requests) == {"cpu", "memory"} and set(c.resources.limits) == {"cpu", "memory"}
+    assert spec.service_account_name == "release-tasks"
     assert spec.automount_service_account_token is False
     assert spec.restart_policy == "Never"
 
@@ -178,6 +181,14 @@ def test_defaults_without_the_chart(monkeypatch):
     assert secret_env(c)["API_USER"] == ("movielens-api", "username")
     assert dag.get_task("fetch_ratings").pool == "default_pool"
     assert dag.max_active_runs == 4
+    assert render_pod(dag.get_task("fetch_ratings"), DAY).spec.service_account_name == "default"
+
+
+def test_a_workload_identity_that_needs_the_token_gets_it(monkeypatch):
+    for key, value in {**CHART_ENV, "MOVIELENS_AUTOMOUNT_SERVICE_ACCOUNT_TOKEN": "true"}.items():
+        monkeypatch.setenv(key, value)
+    dag = load_dagbag().dags["movielens_ranking"]
+    assert render_pod(dag.get_task("load_rankings"), DAY).spec.automount_service_account_token is True
 
 
 def test_parsing_reads_no_airflow_variables(monkeypatch):
