@@ -18,9 +18,7 @@ only), the base volumes and mounts, and the wait for the migration Job.
     "auth_manager" "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
     "simple_auth_manager_users" (printf "%s:%s" .Values.airflow.admin.username .Values.airflow.admin.role)
     "simple_auth_manager_passwords_file" (printf "%s/passwords.json" (include "platform.authDir" .)))
-  "logging" (dict
-    "base_log_folder" "/opt/airflow/logs"
-    "remote_logging" "False")
+  "logging" (include "platform.loggingConfig" . | fromJson)
   "api" (dict
     "host" "0.0.0.0"
     "port" (toString .Values.airflow.apiServer.service.port)
@@ -59,12 +57,27 @@ only), the base volumes and mounts, and the wait for the migration Job.
 {{- end -}}
 {{- end -}}
 
+{{/* [logging]: local files, and with airflow.logs.remote a copy in object storage that the
+UI reads once the worker pod is gone. */}}
+{{- define "platform.loggingConfig" -}}
+{{- $remote := .Values.airflow.logs.remote -}}
+{{- $logging := dict "base_log_folder" "/opt/airflow/logs" "remote_logging" "False" -}}
+{{- if $remote.enabled -}}
+{{- $_ := set $logging "remote_logging" "True" -}}
+{{- $_ := set $logging "remote_base_log_folder" (required "airflow.logs.remote.baseLogFolder is required when airflow.logs.remote.enabled is true: s3://BUCKET/PATH, gs://BUCKET/PATH or wasb-CONTAINER" $remote.baseLogFolder) -}}
+{{- $_ := set $logging "remote_log_conn_id" $remote.connectionId -}}
+{{- $_ := set $logging "delete_local_logs" "True" -}}
+{{- end -}}
+{{- toJson $logging -}}
+{{- end -}}
+
 {{- define "platform.airflowImage" -}}
 image: {{ include "platform.image" .Values.airflow.image | quote }}
 imagePullPolicy: {{ .Values.airflow.image.pullPolicy }}
 {{- end -}}
 
-{{/* The environment of every Airflow container: Airflow's keys from their Secret. */}}
+{{/* The environment of every Airflow container: Airflow's keys from their Secret, and the
+remote logging connection from its Secret. */}}
 {{- define "platform.airflowEnv" -}}
 - name: CONNECTION_CHECK_MAX_COUNT
   value: "0"
@@ -85,6 +98,15 @@ imagePullPolicy: {{ .Values.airflow.image.pullPolicy }}
     secretKeyRef:
       name: {{ include "platform.airflowKeysSecretName" . }}
       key: api-secret-key
+{{- with .Values.airflow.logs.remote }}
+{{- if and .enabled .connectionSecret }}
+- name: AIRFLOW_CONN_{{ upper (required "airflow.logs.remote.connectionId is required with airflow.logs.remote.connectionSecret: the Airflow connection the Secret holds" .connectionId) }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .connectionSecret }}
+      key: {{ .connectionSecretKey }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/* The metadata database's URL: every Airflow container but the workers (they go

@@ -13,6 +13,15 @@ policy/v1beta1
 {{- end -}}
 {{- end -}}
 
+{{/* CronJob: batch/v1 from Kubernetes 1.21, batch/v1beta1 before. */}}
+{{- define "platform.compat.cronJobApiVersion" -}}
+{{- if semverCompare ">=1.21-0" .Capabilities.KubeVersion.Version -}}
+batch/v1
+{{- else -}}
+batch/v1beta1
+{{- end -}}
+{{- end -}}
+
 {{/* "true" where Pod Security admission exists (Kubernetes 1.23 and later). */}}
 {{- define "platform.compat.podSecurityAdmission" -}}
 {{- if semverCompare ">=1.23-0" .Capabilities.KubeVersion.Version }}true{{ end -}}

@@ -80,8 +80,7 @@ def test_components_have_probes_and_commands():
     assert sched["args"][-1] == "exec airflow scheduler --skip-serve-logs"
     assert sched["livenessProbe"]["httpGet"] == {"path": "/health", "port": "health"}
     assert airflow_cfg(docs)["scheduler"]["enable_health_check"] == "True"
-    for name, job, flags in (("dag-processor", "DagProcessorJob", ""),
-                             ("triggerer", "TriggererJob", " --skip-serve-logs")):
+    for name, job, flags in (("dag-processor", "DagProcessorJob", ""), ("triggerer", "TriggererJob", "")):
         c = container(component(docs, name), name)
         assert c["args"][-1] == f"exec airflow {name}{flags}"
         assert f"--job-type {job}" in c["livenessProbe"]["exec"]["command"][-1]
@@ -90,6 +89,9 @@ def test_components_have_probes_and_commands():
 def test_the_triggerer_serves_its_logs_only_without_the_shared_logs_volume():
     docs = render({"airflow": {"logs": {"persistence": {"enabled": False}}}})
     assert container(component(docs, "triggerer"), "triggerer")["args"][-1] == "exec airflow triggerer"
+    docs = render({"airflow": {"logs": {"persistence": {"enabled": True}}}})
+    args = container(component(docs, "triggerer"), "triggerer")["args"]
+    assert args[-1] == "exec airflow triggerer --skip-serve-logs"
 
 
 def test_concurrency_values_reach_airflow_cfg():

@@ -16,8 +16,10 @@ def test_kubernetes_1_20_uses_policy_v1beta1_and_no_pod_security_labels():
     assert {p["apiVersion"] for p in pdbs} == {"policy/v1beta1"}
     ns = find(docs, "Namespace", "tasks")
     assert not [k for k in ns["metadata"]["labels"] if k.startswith("pod-security.kubernetes.io/")]
+    assert {c["apiVersion"] for c in find_all(docs, "CronJob")} == {"batch/v1beta1"}
     # every other API version exists in 1.20
-    allowed = {"v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1", "policy/v1beta1"}
+    allowed = {"v1", "apps/v1", "batch/v1", "batch/v1beta1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1",
+               "policy/v1beta1"}
     assert {d["apiVersion"] for d in docs} <= allowed
 
 
@@ -25,6 +27,7 @@ def test_kubernetes_1_20_uses_policy_v1beta1_and_no_pod_security_labels():
 def test_policy_v1_from_1_21(version):
     docs = render(TASK_NS, kube_version=version)
     assert {p["apiVersion"] for p in find_all(docs, "PodDisruptionBudget")} == {"policy/v1"}
+    assert {c["apiVersion"] for c in find_all(docs, "CronJob")} == {"batch/v1"}
     ns = find(docs, "Namespace", "tasks")
     assert "pod-security.kubernetes.io/enforce" not in ns["metadata"]["labels"]
 

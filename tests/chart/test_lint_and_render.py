@@ -72,7 +72,9 @@ def test_default_objects():
     }
     assert names(docs, "StatefulSet") == {f"{FULLNAME}-mysql"}
     assert names(docs, "Service") == {f"{FULLNAME}-api-server", f"{FULLNAME}-mysql", f"{FULLNAME}-movielens-api"}
-    assert names(docs, "PersistentVolumeClaim") == {f"{FULLNAME}-data", f"{FULLNAME}-logs", f"{FULLNAME}-mysql-data"}
+    # no logs claim by default: a ReadWriteOnce one would tie every Airflow pod to one node
+    assert names(docs, "PersistentVolumeClaim") == {f"{FULLNAME}-data", f"{FULLNAME}-mysql-data"}
+    assert names(docs, "CronJob") == {f"{FULLNAME}-cleanup-pods", f"{FULLNAME}-database-cleanup"}
     assert not find_all(docs, "PersistentVolume")
     assert not find_all(docs, "NetworkPolicy")
     assert not find_all(docs, "Ingress")

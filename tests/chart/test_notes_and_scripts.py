@@ -119,3 +119,13 @@ def test_notes_name_the_metadata_database_and_warn_against_mariadb(tmp_path):
     for notes in (bundled, external):
         assert "NOT MariaDB" in notes and "parsing_cleanup_interval" in notes
         assert "delete secret,pvc -l app.kubernetes.io/instance=rel" in notes
+
+
+def test_notes_warn_when_task_logs_go_with_their_pods(tmp_path):
+    warning = "WARNING: task logs live only as long as their worker pod"
+    assert warning in render_notes(tmp_path / "default")
+    logs_on = {"airflow": {"logs": {"persistence": {"enabled": True}}}}
+    assert warning not in render_notes(tmp_path / "volume", logs_on)
+    remote = {"airflow": {"logs": {"remote": {"enabled": True, "baseLogFolder": "s3://b/p",
+                                              "connectionId": "aws_default"}}}}
+    assert warning not in render_notes(tmp_path / "remote", remote)

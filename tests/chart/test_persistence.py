@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chart_helpers import FULLNAME, component, container, find, find_all, names, render, worker_pod
 
+LOGS_ON = {"airflow": {"logs": {"persistence": {"enabled": True}}}}
 
 def mounts(c):
     return {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
@@ -40,7 +41,7 @@ def test_existing_and_storage_class_claims():
 
 
 def test_logs_volume_shared_by_api_server_and_workers():
-    docs = render()
+    docs = render(LOGS_ON)
     claim = {"persistentVolumeClaim": {"claimName": f"{FULLNAME}-logs"}, "name": "logs"}
     for name in ("api-server", "scheduler", "triggerer", "dag-processor"):
         obj = component(docs, name)
@@ -55,14 +56,14 @@ def test_logs_volume_shared_by_api_server_and_workers():
 
 
 def test_logs_claim_options():
-    docs = render({"airflow": {"logs": {"persistence": {"existingClaim": "logs-rwx"}}}})
+    docs = render({"airflow": {"logs": {"persistence": {"enabled": True, "existingClaim": "logs-rwx"}}}})
     assert f"{FULLNAME}-logs" not in names(docs, "PersistentVolumeClaim")
     vols = component(docs, "api-server")["spec"]["template"]["spec"]["volumes"]
     assert {"name": "logs", "persistentVolumeClaim": {"claimName": "logs-rwx"}} in vols
     docs = render({"airflow": {"logs": {"persistence": {"enabled": False}}}})
     vols = component(docs, "api-server")["spec"]["template"]["spec"]["volumes"]
     assert {"name": "logs", "emptyDir": {}} in vols
-    docs = render({"airflow": {"logs": {"persistence": {"hostPath": "/srv/logs"}}}})
+    docs = render({"airflow": {"logs": {"persistence": {"enabled": True, "hostPath": "/srv/logs"}}}})
     pv = find(docs, "PersistentVolume", f"airflow-{FULLNAME}-logs")
     assert pv["spec"]["hostPath"]["path"] == "/srv/logs"
 

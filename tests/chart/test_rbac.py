@@ -24,10 +24,12 @@ def test_roles_are_exact():
             (("",), ("pods/log",)): ["get"],
             (("",), ("events",)): ["list"],
         }, name
-    # the uninstall hook only finds and deletes pods
+    # the uninstall hook and the cleanup CronJob only find and delete pods
     assert rules(find(docs, "Role", f"{FULLNAME}-cleanup")) == {(("",), ("pods",)): ["get", "list", "delete"]}
-    assert f"{FULLNAME}-cleanup" not in {r["metadata"]["name"] for r in find_all(
-        render({"uninstallCleanup": {"enabled": False}}), "Role")}
+    hook_off, cron_off = {"uninstallCleanup": {"enabled": False}}, {"airflow": {"cleanup": {"enabled": False}}}
+    for switches, exists in ((hook_off, True), (cron_off, True), ({**hook_off, **cron_off}, False)):
+        roles = {r["metadata"]["name"] for r in find_all(render(switches), "Role")}
+        assert (f"{FULLNAME}-cleanup" in roles) is exists, switches
     assert not find_all(docs, "ClusterRole") and not find_all(docs, "ClusterRoleBinding")
 
 

@@ -25,7 +25,8 @@ def test_generated_credentials_outlive_the_release():
 
 
 def test_data_claims_are_kept_and_logs_are_not():
-    docs = render({"pipeline": {"data": {"hostPath": "/srv/data"}}, "mysql": {"persistence": {"hostPath": "/srv/db"}}})
+    docs = render({"pipeline": {"data": {"hostPath": "/srv/data"}}, "mysql": {"persistence": {"hostPath": "/srv/db"}},
+                   "airflow": {"logs": {"persistence": {"enabled": True}}}})
     claims = {c["metadata"]["name"]: annotations(c) for c in find_all(docs, "PersistentVolumeClaim")}
     assert claims == {f"{FULLNAME}-data": KEEP, f"{FULLNAME}-mysql-data": KEEP, f"{FULLNAME}-logs": {}}
     # a kept claim keeps its hostPath volume, or the claim would lose its binding
