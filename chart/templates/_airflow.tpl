@@ -3,6 +3,14 @@ What every Airflow container shares: airflow.cfg, the environment (secrets by re
 only), the base volumes and mounts, and the wait for the migration Job.
 */}}
 
+{{/* The path of [api] base_url ("" at the root, "/airflow" for https://host/airflow/): the
+api-server serves everything under it, so the probes, the workers' execution API URL and
+the helm test call it there. */}}
+{{- define "platform.apiBasePath" -}}
+{{- $baseUrl := dig "api" "base_url" "" .Values.airflow.config -}}
+{{- (urlParse $baseUrl).path | trimSuffix "/" -}}
+{{- end -}}
+
 {{- define "platform.authDir" -}}/opt/airflow/auth{{- end -}}
 {{- define "platform.podTemplatePath" -}}/opt/airflow/pod_templates/pod_template.yaml{{- end -}}
 
@@ -14,7 +22,7 @@ only), the base volumes and mounts, and the wait for the migration Job.
     "dags_folder" (include "platform.dagsFolder" .)
     "load_examples" "False"
     "parallelism" (toString .Values.airflow.concurrency.parallelism)
-    "execution_api_server_url" (printf "http://%s:%v/execution/" (include "platform.airflowApiServerName" .) .Values.airflow.apiServer.service.port)
+    "execution_api_server_url" (printf "http://%s:%v%s/execution/" (include "platform.airflowApiServerName" .) .Values.airflow.apiServer.service.port (include "platform.apiBasePath" .))
     "auth_manager" "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
     "simple_auth_manager_users" (printf "%s:%s" .Values.airflow.admin.username .Values.airflow.admin.role)
     "simple_auth_manager_passwords_file" (printf "%s/passwords.json" (include "platform.authDir" .)))

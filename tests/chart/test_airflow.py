@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from chart_helpers import (
     AIRFLOW_COMPONENTS,
@@ -358,3 +359,23 @@ def test_ingress_for_api_server_with_several_hosts_and_paths():
 def test_ingress_without_hosts_is_refused():
     err = render_error(values={"airflow": {"apiServer": {"ingress": {"enabled": True}}}})
     assert "airflow.apiServer.ingress.hosts is empty: give at least one host" in err
+
+
+def test_a_base_url_under_a_subpath_moves_the_execution_api_and_the_probes():
+    docs = render({"airflow": {"config": {"api": {"base_url": "https://ops.example.org/team/airflow/"}}}})
+    assert airflow_cfg(docs)["core"]["execution_api_server_url"] == (
+        f"http://{FULLNAME}-api-server:8080/team/airflow/execution/")
+    api = container(component(docs, "api-server"), "api-server")
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert api[probe]["httpGet"]["path"] == "/team/airflow/api/v2/monitor/health", probe
+    helm_test = find(docs, "Pod", f"{FULLNAME}-test-api-server-health")
+    assert ":8080/team/airflow/api/v2/monitor/health" in helm_test["spec"]["containers"][0]["args"][-1]
+
+
+@pytest.mark.parametrize("base_url", ["https://airflow.example.org", "https://airflow.example.org/", ""])
+def test_a_base_url_at_the_root_changes_no_path(base_url):
+    values = {"airflow": {"config": {"api": {"base_url": base_url}}}} if base_url else {}
+    docs = render(values)
+    assert airflow_cfg(docs)["core"]["execution_api_server_url"] == f"http://{FULLNAME}-api-server:8080/execution/"
+    api = container(component(docs, "api-server"), "api-server")
+    assert api["readinessProbe"]["httpGet"]["path"] == "/api/v2/monitor/health"

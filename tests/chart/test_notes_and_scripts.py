@@ -129,3 +129,9 @@ def test_notes_warn_when_task_logs_go_with_their_pods(tmp_path):
     remote = {"airflow": {"logs": {"remote": {"enabled": True, "baseLogFolder": "s3://b/p",
                                               "connectionId": "aws_default"}}}}
     assert warning not in render_notes(tmp_path / "remote", remote)
+
+
+def test_notes_follow_a_base_url_subpath(tmp_path):
+    notes = render_notes(tmp_path, {"airflow": {"config": {"api": {"base_url": "https://h.example/airflow"}}}})
+    assert "then open http://localhost:8080/airflow" in notes
+    assert "curl -s -X POST http://localhost:8080/airflow/auth/token" in notes

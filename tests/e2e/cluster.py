@@ -215,20 +215,21 @@ def ready(pod: dict) -> bool:
 
 class Airflow:
     """The REST API v2 as the admin user, through a port-forward that is reopened when the
-    api-server pod is replaced."""
+    api-server pod is replaced. `prefix` is the path of [api] base_url ("" at the root)."""
 
     def __init__(self, service: ForwardedService, password: str, username: str = "admin"):
         self.service, self.username, self.password = service, username, password
+        self.prefix = ""
         self.session = requests.Session()
         self.login()
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.service.port}"
+        return f"http://127.0.0.1:{self.service.port}{self.prefix}"
 
     def login(self) -> None:
         def token(port):
-            resp = requests.post(f"http://127.0.0.1:{port}/auth/token",
+            resp = requests.post(f"http://127.0.0.1:{port}{self.prefix}/auth/token",
                                  json={"username": self.username, "password": self.password}, timeout=30)
             resp.raise_for_status()
             return resp.json()["access_token"]
@@ -236,7 +237,8 @@ class Airflow:
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
         def send(port):
-            resp = self.session.request(method, f"http://127.0.0.1:{port}/api/v2{path}", timeout=30, **kwargs)
+            resp = self.session.request(method, f"http://127.0.0.1:{port}{self.prefix}/api/v2{path}", timeout=30,
+                                        **kwargs)
             if resp.status_code in (502, 503, 504):  # the api-server is restarting
                 raise requests.ConnectionError(f"{method} {path}: HTTP {resp.status_code}")
             return resp

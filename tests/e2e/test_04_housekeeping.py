@@ -96,7 +96,7 @@ def test_database_cleanup(release, airflow, health):
 
     # a copy with a retention of zero days, on the audit log only: today's entries go
     airflow.wait_for_dag("movielens_ranking", timeout=180)
-    airflow.call("PATCH", "/api/v2/dags/movielens_ranking", {"is_paused": False})  # an audited action
+    airflow.call("PATCH", "/dags/movielens_ranking", {"is_paused": False})  # an audited action
     before = airflow.get("/api/v2/eventLogs", limit=1)["total_entries"]
     assert before > 0
     job_from_cronjob(release, f"{FULLNAME}-database-cleanup", "e2e-database-cleanup-now",
