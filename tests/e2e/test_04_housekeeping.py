@@ -97,11 +97,11 @@ def test_database_cleanup(release, airflow, health):
     # a copy with a retention of zero days, on the audit log only: today's entries go
     airflow.wait_for_dag("movielens_ranking", timeout=180)
     airflow.call("PATCH", "/dags/movielens_ranking", {"is_paused": False})  # an audited action
-    before = airflow.get("/api/v2/eventLogs", limit=1)["total_entries"]
+    before = airflow.get("/eventLogs", limit=1)["total_entries"]
     assert before > 0
     job_from_cronjob(release, f"{FULLNAME}-database-cleanup", "e2e-database-cleanup-now",
                      env={"RETENTION_DAYS": "0"}, extra_args=["--tables", "log"])
-    after = airflow.get("/api/v2/eventLogs", limit=1)["total_entries"]
+    after = airflow.get("/eventLogs", limit=1)["total_entries"]
     progress(f"audit log entries: {before} before, {after} after a zero-day clean")
     assert after < before
     health.assert_healthy("after the housekeeping jobs")
