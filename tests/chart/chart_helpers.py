@@ -197,6 +197,8 @@ def component(docs: list[dict], name: str) -> dict:
 def pod_spec(obj: dict) -> dict:
     if obj["kind"] == "Pod":
         return obj["spec"]
+    if obj["kind"] == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     return obj["spec"]["template"]["spec"]
 
 
@@ -237,6 +239,16 @@ def airflow_cfg(docs: list[dict]) -> dict[str, dict[str, str]]:
     return {s: dict(parser.items(s)) for s in parser.sections()}
 
 
+def generated_secrets(docs: list[dict]) -> dict[str, dict]:
+    """The Secrets the chart's Job makes in the cluster (its plan), by name."""
+    jobs = [d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith(f"{FULLNAME}-secrets-")]
+    if not jobs:
+        return {}
+    (job,) = jobs
+    env = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    return {s["name"]: s for s in json.loads(env["GENERATE_SECRETS"])}
+
+
 def secret_data(docs: list[dict], name: str) -> dict[str, str]:
     secret = find(docs, "Secret", name)
     return {k: base64.b64decode(v).decode() for k, v in secret.get("data", {}).items()}
@@ -244,7 +256,7 @@ def secret_data(docs: list[dict], name: str) -> dict[str, str]:
 
 def pod_bearing(docs: list[dict]) -> list[dict]:
     """Every object that makes pods, plus the worker pod template."""
-    out = [d for d in docs if d["kind"] in ("Deployment", "StatefulSet", "Job", "Pod")]
+    out = [d for d in docs if d["kind"] in ("Deployment", "StatefulSet", "Job", "CronJob", "Pod")]
     for d in docs:
         out += embedded_objects(d)
     return out

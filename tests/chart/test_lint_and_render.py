@@ -116,3 +116,15 @@ def test_image_pull_secrets_on_every_pod():
     assert len(objs) >= 10
     for obj in objs:
         assert pod_spec(obj)["imagePullSecrets"] == [{"name": "regcred"}], obj["metadata"]["name"]
+
+
+@pytest.mark.parametrize("values_file", [None, "kind.yaml", "local-node.yaml", "production.yaml"])
+def test_two_renders_are_identical(values_file):
+    """Nothing random is rendered (generated Secrets are made in the cluster): a GitOps tool
+    that renders the chart on every sync sees no change."""
+    from chart_helpers import run_helm_template
+
+    files = [values_file] if values_file else []
+    first, second = (run_helm_template(files=files) for _ in range(2))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout

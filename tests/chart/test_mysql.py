@@ -9,10 +9,10 @@ from chart_helpers import (
     env_of,
     find,
     find_all,
+    generated_secrets,
     names,
     render,
     render_error,
-    secret_data,
 )
 
 EXTERNAL = {
@@ -69,8 +69,8 @@ def test_init_script_creates_both_databases_without_secrets():
     # the movielens user gets only its privileges on its own database
     assert "GRANT ${PLATFORM_MOVIELENS_PRIVILEGES} ON \\`${PLATFORM_MOVIELENS_DATABASE}\\`.*" in script
     assert "*.*" not in script
-    for value in secret_data(docs, f"{FULLNAME}-mysql").values():
-        assert value not in script
+    # passwords from the environment (the generated Secrets), never written in
+    assert 'IDENTIFIED BY $(platform_sql_string "${PLATFORM_MOVIELENS_PASSWORD}")' in script
 
 
 def test_init_script_is_valid_bash_that_quotes_passwords(tmp_path):
@@ -96,22 +96,18 @@ def test_init_script_is_valid_bash_that_quotes_passwords(tmp_path):
     assert "CREATE DATABASE IF NOT EXISTS `airflow` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;" in out
 
 
-def test_generated_passwords_distinct():
-    docs = render()
-    mysql = secret_data(docs, f"{FULLNAME}-mysql")
-    db = secret_data(docs, f"{FULLNAME}-movielens-db")
-    assert db["username"] == "movielens"
-    values = [mysql["root-password"], mysql["airflow-password"], db["password"]]
-    assert len(set(values)) == 3 and all(len(v) == 32 for v in values)
+def test_generated_passwords_are_random_and_long():
+    plan = generated_secrets(render())
+    mysql, db = plan[f"{FULLNAME}-mysql"]["data"], plan[f"{FULLNAME}-movielens-db"]["data"]
+    assert db["username"] == {"value": "movielens"}
+    assert mysql["root-password"] == mysql["airflow-password"] == db["password"] == {"random": 32}
 
 
 def test_mysql_off_external_database():
     docs = render(EXTERNAL)
     assert not find_all(docs, "StatefulSet")
     assert f"{FULLNAME}-mysql" not in names(docs, "Service")
-    assert f"{FULLNAME}-mysql" not in names(docs, "Secret")
-    assert f"{FULLNAME}-metadata" not in names(docs, "Secret")
-    assert f"{FULLNAME}-movielens-db" not in names(docs, "Secret")
+    assert set(generated_secrets(docs)) == {f"{FULLNAME}-airflow", f"{FULLNAME}-movielens-api"}
     env = env_of(container(component(docs, "scheduler"), "scheduler"))
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]["valueFrom"]["secretKeyRef"] == {
         "name": "metadata-db",
@@ -135,8 +131,8 @@ def test_mysql_off_requires_external_settings():
 def test_bundled_mysql_keeps_only_the_pipeline_database_when_the_metadata_is_external():
     """The supported split on clusters whose only MySQL-compatible server is MariaDB."""
     docs = render({"airflow": {"externalDatabase": {"enabled": True, "existingSecret": "metadata-db"}}})
-    assert set(secret_data(docs, f"{FULLNAME}-mysql")) == {"root-password"}
-    assert f"{FULLNAME}-metadata" not in names(docs, "Secret")
+    assert set(generated_secrets(docs)[f"{FULLNAME}-mysql"]["data"]) == {"root-password"}
+    assert f"{FULLNAME}-metadata" not in generated_secrets(docs)
     env = env_of(container(component(docs, "mysql"), "mysql"))
     assert not [name for name in env if name.startswith("PLATFORM_AIRFLOW_")]
     script = find(docs, "ConfigMap", f"{FULLNAME}-mysql-init")["data"]["10-platform-databases.sh"]

@@ -7,7 +7,7 @@ import ast
 import re
 
 import pytest
-from chart_helpers import FULLNAME, ROOT, all_containers, component, find, render, worker_pod
+from chart_helpers import FULLNAME, ROOT, all_containers, component, find, generated_secrets, render, worker_pod
 
 DEFAULT_CONTRACT = {
     "MOVIELENS_NAMESPACE": "airflow",
@@ -124,22 +124,10 @@ def test_contract_with_separate_task_namespace():
     assert env["MOVIELENS_DB_HOST"] == f"{FULLNAME}-mysql.airflow"
     # the task pods' Secrets and claim exist in the task namespace
     in_tasks = {(d["kind"], d["metadata"]["name"]) for d in docs if d["metadata"].get("namespace") == "tasks"}
-    assert ("Secret", f"{FULLNAME}-movielens-api") in in_tasks
-    assert ("Secret", f"{FULLNAME}-movielens-db") in in_tasks
     assert ("PersistentVolumeClaim", f"{FULLNAME}-data") in in_tasks
-
-
-def test_task_namespace_secret_copies_match():
-    import base64
-
-    from chart_helpers import find_all
-
-    docs = render({"pipeline": {"namespace": "tasks"}})
+    plan = generated_secrets(docs)
     for name in (f"{FULLNAME}-movielens-api", f"{FULLNAME}-movielens-db"):
-        copies = [d for d in find_all(docs, "Secret") if d["metadata"]["name"] == name]
-        assert {c["metadata"]["namespace"] for c in copies} == {"airflow", "tasks"}
-        assert copies[0]["data"] == copies[1]["data"]
-        assert base64.b64decode(copies[0]["data"]["password"])
+        assert plan[name]["namespaces"] == ["airflow", "tasks"]
 
 
 def test_the_pool_the_tasks_use_is_the_one_the_migration_job_sets():

@@ -16,6 +16,7 @@ from chart_helpers import (
     container,
     find,
     find_all,
+    generated_secrets,
     pod_spec,
     render,
     render_error,
@@ -178,7 +179,8 @@ def test_service_accounts_brought_by_the_user():
         nest(("pipeline", "taskPods"), {"serviceAccount": {"create": False, "name": "team-tasks"}}),
     ))
     created = {d["metadata"]["name"] for d in find_all(docs, "ServiceAccount")}
-    assert created == {f"{FULLNAME}-cleanup", f"{FULLNAME}-test"}  # hooks keep the chart's own
+    # the chart's Jobs and hooks keep the chart's own
+    assert created == {f"{FULLNAME}-cleanup", f"{FULLNAME}-test", f"{FULLNAME}-secrets"}
     for name in COMPONENTS:
         assert pod_of(docs, name)["spec"]["serviceAccountName"] == f"team-{name}"
     # the chart's Roles are bound to the user's accounts
@@ -283,7 +285,7 @@ def test_task_pods_in_several_namespaces():
                       if d["metadata"]["name"] == f"{FULLNAME}-tasks"}
     assert tasks_accounts == every
     # the pipeline's own Secrets and the uninstall cleanup stay in the pipeline's namespace
-    assert {d["metadata"]["namespace"] for d in find_all(docs, "Secret")} == {NAMESPACE, "tasks"}
+    assert {ns for s in generated_secrets(docs).values() for ns in s["namespaces"]} == {NAMESPACE, "tasks"}
     cleanup = find(docs, "Job", f"{FULLNAME}-cleanup")
     targets = {e["name"]: e["value"] for e in pod_spec(cleanup)["containers"][0]["env"]}["CLEANUP_TARGETS"]
     assert "team-a" not in targets and "team-b" not in targets

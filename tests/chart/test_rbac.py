@@ -16,7 +16,7 @@ def test_roles_are_exact():
     docs = render()
     expected = {"scheduler": MANAGE, "worker": MANAGE, "triggerer": READ, "api-server": READ}
     assert {r["metadata"]["name"] for r in find_all(docs, "Role")} == {
-        f"{FULLNAME}-{n}" for n in [*expected, "cleanup"]}
+        f"{FULLNAME}-{n}" for n in [*expected, "cleanup", "secrets"]}
     for name, pod_verbs in expected.items():
         role = find(docs, "Role", f"{FULLNAME}-{name}")
         assert rules(role) == {
@@ -30,6 +30,14 @@ def test_roles_are_exact():
     for switches, exists in ((hook_off, True), (cron_off, True), ({**hook_off, **cron_off}, False)):
         roles = {r["metadata"]["name"] for r in find_all(render(switches), "Role")}
         assert (f"{FULLNAME}-cleanup" in roles) is exists, switches
+    # the Secret generator: create (Kubernetes cannot limit it to names), and read and
+    # complete only the Secrets of its plan
+    assert find(docs, "Role", f"{FULLNAME}-secrets")["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "patch"],
+         "resourceNames": [f"{FULLNAME}-{n}"
+                           for n in ("airflow", "mysql", "metadata", "movielens-db", "movielens-api")]},
+    ]
     assert not find_all(docs, "ClusterRole") and not find_all(docs, "ClusterRoleBinding")
 
 
@@ -51,7 +59,13 @@ def test_worker_role_lives_in_the_task_namespace():
         (f"{FULLNAME}-triggerer", "tasks"),
         (f"{FULLNAME}-cleanup", "airflow"),  # worker pods
         (f"{FULLNAME}-cleanup", "tasks"),  # task pods
+        (f"{FULLNAME}-secrets", "airflow"),
+        (f"{FULLNAME}-secrets", "tasks"),  # the task pods' copies of the MovieLens logins
     ])
+    in_tasks = find_all(docs, "Role")
+    secrets_in_tasks = next(r for r in in_tasks if r["metadata"]["name"] == f"{FULLNAME}-secrets"
+                            and r["metadata"]["namespace"] == "tasks")
+    assert secrets_in_tasks["rules"][1]["resourceNames"] == [f"{FULLNAME}-movielens-db", f"{FULLNAME}-movielens-api"]
     binding = find(docs, "RoleBinding", f"{FULLNAME}-worker")
     assert binding["metadata"]["namespace"] == "tasks"
     assert binding["subjects"][0]["namespace"] == "airflow"

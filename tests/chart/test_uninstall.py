@@ -7,7 +7,7 @@ import ast
 import subprocess
 import sys
 
-from chart_helpers import CHART, FULLNAME, container, env_values, find, find_all, render
+from chart_helpers import CHART, FULLNAME, container, env_values, find, find_all, generated_secrets, render
 
 KEEP = {"helm.sh/resource-policy": "keep"}
 
@@ -18,10 +18,13 @@ def annotations(obj: dict) -> dict:
 
 def test_generated_credentials_outlive_the_release():
     docs = render()
-    generated = {s["metadata"]["name"] for s in find_all(docs, "Secret")}
-    assert generated == {f"{FULLNAME}-{n}" for n in ("airflow", "mysql", "metadata", "movielens-db", "movielens-api")}
-    for secret in find_all(docs, "Secret"):
-        assert annotations(secret) == KEEP, secret["metadata"]["name"]
+    # made by a Job, not by Helm: `helm uninstall` never deletes them (the annotation says so)
+    generated = generated_secrets(docs)
+    names = ("airflow", "mysql", "metadata", "movielens-db", "movielens-api")
+    assert set(generated) == {f"{FULLNAME}-{n}" for n in names}
+    for name, secret in generated.items():
+        assert secret["annotations"] == KEEP, name
+        assert secret["labels"]["app.kubernetes.io/managed-by"] == f"{FULLNAME}-secrets"
 
 
 def test_data_claims_are_kept_and_logs_are_not():
