@@ -7,10 +7,12 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 GIT_SYNC = ROOT / "tests/e2e/images/git-sync/git-sync.sh"
@@ -50,3 +52,67 @@ def test_git_sync_standin_stops_at_once_on_sigterm_as_pid_1(tmp_path):
     finally:
         proc.kill()
         proc.wait(10)
+
+
+STATSD_EXPORTER = ROOT / "tests/e2e/images/statsd-exporter/statsd_exporter.py"
+
+
+def test_statsd_exporter_standin_maps_and_exposes_like_upstream(tmp_path):
+    import socket
+
+    import requests
+
+    from tests.support.net import free_port
+
+    # the chart's own mapping config, as the exporter Deployment mounts it
+    rendered = subprocess.run(["helm", "template", "rel", str(ROOT / "chart"), "--show-only",
+                               "templates/metrics/statsd-configmap.yaml"], capture_output=True, text=True, check=True)
+    mapping = tmp_path / "mappings.yml"
+    mapping.write_text(yaml.safe_load(rendered.stdout)["data"]["mappings.yml"])
+    udp, web = free_port(), free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(STATSD_EXPORTER), f"--statsd.listen-udp=127.0.0.1:{udp}",
+         f"--web.listen-address=127.0.0.1:{web}", f"--statsd.mapping-config={mapping}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def metrics() -> str:
+            return requests.get(f"http://127.0.0.1:{web}/metrics", timeout=5).text
+
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                metrics()
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, proc.stdout.read() if proc.poll() is not None else "no answer"
+                time.sleep(0.2)
+        lines = [
+            "airflow.scheduler_heartbeat:1|c",
+            "airflow.scheduler_heartbeat:1|c|@0.5",  # sampled: counts 2
+            "airflow.dagrun.duration.success.movielens_ranking:2500|ms",
+            "airflow.dagrun.duration.success.movielens_ranking:1500|ms",
+            "airflow.pool.open_slots.movielens:8|g\nairflow.pool.open_slots.movielens:-3|g",
+            "airflow.ti.finish.movielens_ranking.load_rankings.success:1|c",
+            "airflow.ti.finish:1|c",  # dropped by the chart's mapping
+            "airflow.executor.running_tasks:2|g",
+            "not a statsd line",
+        ]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for line in lines:
+                sock.sendto(line.encode(), ("127.0.0.1", udp))
+        deadline = time.monotonic() + 10
+        while 'airflow_pool_open_slots{pool="movielens"} 5.0' not in (text := metrics()):
+            assert time.monotonic() < deadline, text
+            time.sleep(0.2)
+        assert "airflow_scheduler_heartbeat_total 3.0" in text
+        assert 'airflow_dagrun_duration_count{dag_id="movielens_ranking",state="success"} 2.0' in text
+        assert 'airflow_dagrun_duration_sum{dag_id="movielens_ranking",state="success"} 4.0' in text
+        assert "# TYPE airflow_dagrun_duration summary" in text
+        assert ('airflow_ti_finish_total{dag_id="movielens_ranking",state="success",task_id="load_rankings"} 1.0'
+                in text)
+        assert "airflow_executor_running_tasks 2.0" in text  # unmapped: dots become underscores
+        assert "airflow_ti_finish_total 1.0" not in text and "airflow_ti_finish " not in text
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0]
+    assert "line not understood: 'not a statsd line'" in out

@@ -27,6 +27,7 @@ the helm test call it there. */}}
     "simple_auth_manager_users" (printf "%s:%s" .Values.airflow.admin.username .Values.airflow.admin.role)
     "simple_auth_manager_passwords_file" (printf "%s/passwords.json" (include "platform.authDir" .)))
   "logging" (include "platform.loggingConfig" . | fromJson)
+  "metrics" (include "platform.metricsConfig" . | fromJson)
   "api" (dict
     "host" "0.0.0.0"
     "port" (toString .Values.airflow.apiServer.service.port)
@@ -77,6 +78,16 @@ UI reads once the worker pod is gone. */}}
 {{- $_ := set $logging "delete_local_logs" "True" -}}
 {{- end -}}
 {{- toJson $logging -}}
+{{- end -}}
+
+{{/* [metrics]: StatsD to the chart's exporter, which turns it into Prometheus metrics. */}}
+{{- define "platform.metricsConfig" -}}
+{{- if .Values.metrics.enabled -}}
+{{- toJson (dict "statsd_on" "True" "statsd_host" (include "platform.statsdName" .) "statsd_port" "9125"
+  "statsd_prefix" .Values.metrics.prefix) -}}
+{{- else -}}
+{{- toJson (dict "statsd_on" "False") -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "platform.airflowImage" -}}

@@ -62,6 +62,7 @@ always have the chart's own. Usage: include "platform.serviceAccountName" (dict 
 {{- define "platform.airflowConfigMapName" -}}{{ include "platform.fullname" . }}-config{{- end -}}
 {{- define "platform.podTemplateConfigMapName" -}}{{ include "platform.fullname" . }}-pod-template{{- end -}}
 {{- define "platform.pipelineConfigMapName" -}}{{ include "platform.fullname" . }}-pipeline{{- end -}}
+{{- define "platform.statsdName" -}}{{ include "platform.fullname" . }}-statsd{{- end -}}
 {{- define "platform.generatedAirflowSecretName" -}}{{ include "platform.fullname" . }}-airflow{{- end -}}
 
 {{/* The Secret with Airflow's own keys: fernet-key, jwt-secret ([api_auth]) and

@@ -49,6 +49,17 @@ namespaceSelector:
 
 {{/* ----------------------------------------------------------- egress rules */}}
 
+{{/* StatsD to the metrics exporter: every Airflow component and the worker pods. */}}
+{{- define "platform.np.egressStatsd" -}}
+{{- if .Values.metrics.enabled }}
+- to:
+    - {{ include "platform.np.podSelector" (dict "root" . "component" "statsd") | nindent 6 | trim }}
+  ports:
+    - protocol: UDP
+      port: 9125
+{{- end }}
+{{- end -}}
+
 {{- define "platform.np.egressDns" -}}
 - to:
     - namespaceSelector: {}

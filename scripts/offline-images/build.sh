@@ -4,7 +4,8 @@
 #   platform-local/python:3.11-slim-bookworm   Debian's python3 (python-base/)
 #   images/*                                   the product images, on that Python base
 #   tests/e2e/images/*                         test stand-ins: mysql:8.4 (the rankings),
-#                                              PostgreSQL (Airflow's metadata), git-sync
+#                                              PostgreSQL (Airflow's metadata), git-sync,
+#                                              statsd-exporter (metrics)
 # and save each as a docker-archive tar in OUT_DIR (for `ctr images import`).
 # Usage: build.sh OUT_DIR        Env: CA_BUNDLE (HTTPS proxy CA for pip; default: the
 # host's bundle when present), DOCKER (docker client, default /usr/bin/docker).
@@ -53,6 +54,8 @@ images+=("platform-e2e/mysql:mariadb-10.11" "platform-e2e/postgres:15-standin" "
 build "${images[-3]}" tests/e2e/images/mysql --build-arg "BASE_IMAGE=$DEBIAN"
 build "${images[-2]}" tests/e2e/images/postgres --build-arg "BASE_IMAGE=$DEBIAN"
 build "${images[-1]}" tests/e2e/images/git-sync --build-arg "BASE_IMAGE=$DEBIAN"
+images+=("platform-e2e/statsd-exporter:v0.28-standin")
+build "${images[-1]}" tests/e2e/images/statsd-exporter --build-arg "BASE_IMAGE=$PYTHON"
 
 for image in "${images[@]}"; do
   tar="$out/$(echo "$image" | tr '/:' '__').tar"

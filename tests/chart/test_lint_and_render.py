@@ -68,10 +68,11 @@ def test_values_files_render(values_file):
 def test_default_objects():
     docs = render()
     assert names(docs, "Deployment") == {
-        f"{FULLNAME}-{c}" for c in ("scheduler", "dag-processor", "triggerer", "api-server", "movielens-api")
+        f"{FULLNAME}-{c}" for c in ("scheduler", "dag-processor", "triggerer", "api-server", "movielens-api", "statsd")
     }
     assert names(docs, "StatefulSet") == {f"{FULLNAME}-mysql"}
-    assert names(docs, "Service") == {f"{FULLNAME}-api-server", f"{FULLNAME}-mysql", f"{FULLNAME}-movielens-api"}
+    assert names(docs, "Service") == {f"{FULLNAME}-api-server", f"{FULLNAME}-mysql", f"{FULLNAME}-movielens-api",
+                                      f"{FULLNAME}-statsd"}
     # no logs claim by default: a ReadWriteOnce one would tie every Airflow pod to one node
     assert names(docs, "PersistentVolumeClaim") == {f"{FULLNAME}-data", f"{FULLNAME}-mysql-data"}
     assert names(docs, "CronJob") == {f"{FULLNAME}-cleanup-pods", f"{FULLNAME}-database-cleanup"}

@@ -40,8 +40,8 @@ def test_default_deny_for_the_release():
 def test_workers_reach_execution_api_and_kube_api_only():
     docs = render(ON)
     egress = policy(docs, "worker")["spec"]["egress"]
-    assert [ports(r) for r in egress] == [[53, 53], [443, 6443], [8080]]
-    assert peers(egress[2]) == ["api-server"]
+    assert [ports(r) for r in egress] == [[53, 53], [443, 6443], [8080], [9125]]
+    assert peers(egress[2]) == ["api-server"] and peers(egress[3]) == ["statsd"]
     assert policy(docs, "worker")["spec"]["ingress"] == []
     api_ingress = policy(docs, "api-server")["spec"]["ingress"]
     assert any(peers(r) == ["worker", "test"] and ports(r) == [8080] for r in api_ingress)
@@ -66,10 +66,10 @@ def test_task_pods_reach_movielens_api_and_mysql():
 
 def test_components_reach_only_the_database_and_dns():
     docs = render(ON)
-    for name in ("dag-processor", "migrate"):
+    for name, statsd in (("dag-processor", [[9125]]), ("migrate", [])):
         egress = policy(docs, name)["spec"]["egress"]
-        assert [ports(r) for r in egress] == [[53, 53], [3306]], name
-        assert peers(egress[1]) == ["mysql"]
+        assert [ports(r) for r in egress] == [[53, 53], *statsd, [3306]], name
+        assert peers(egress[-1]) == ["mysql"]
 
 
 def test_git_sync_egress_only_when_enabled():
@@ -89,9 +89,9 @@ def test_production_values():
     api = policy(docs, "api-server")["spec"]["ingress"]
     assert api[0]["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
     sched = policy(docs, "scheduler")["spec"]["egress"]
-    assert sched[1]["to"] == [{"ipBlock": {"cidr": "10.0.0.1/32"}}]
+    assert sched[2]["to"] == [{"ipBlock": {"cidr": "10.0.0.1/32"}}]
     # the metadata database by its own CIDRs and port (PostgreSQL, 5432); no bundled-MySQL policy
-    assert sched[2] == {"to": [{"ipBlock": {"cidr": "192.0.2.21/32"}}], "ports": [{"protocol": "TCP", "port": 5432}]}
+    assert sched[3] == {"to": [{"ipBlock": {"cidr": "192.0.2.21/32"}}], "ports": [{"protocol": "TCP", "port": 5432}]}
     assert f"{FULLNAME}-mysql" not in {p["metadata"]["name"] for p in find_all(docs, "NetworkPolicy")}
     # task pods in their own namespace reach the API across namespaces, and the rankings
     # database by its CIDRs and port

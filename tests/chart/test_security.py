@@ -68,6 +68,7 @@ def test_service_account_tokens_only_where_the_kubernetes_api_is_used():
         "cleanup": True,  # the uninstall hook and the CronJob delete worker and task pods
         "secrets": True,  # the Secret generator
         "database-cleanup": False,
+        "statsd": False,
         "dag-processor": False,
         "movielens-api": False,
         "mysql": False,

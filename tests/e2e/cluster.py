@@ -28,7 +28,7 @@ FULLNAME = f"{RELEASE}-movielens-platform"
 DAG_ID = "movielens_ranking"
 TASKS = ("fetch_ratings", "rank_movies", "load_rankings")
 # The release's own long-running pods: none of their containers may restart, none may log errors.
-WATCHED_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer", "mysql", "movielens-api")
+WATCHED_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer", "mysql", "movielens-api", "statsd")
 METADATA_DB_SELECTOR = "app.kubernetes.io/name=metadata-db"  # the PostgreSQL stand-in, when deployed
 NODE = ROOT / "scripts/local-cluster/cluster.sh"
 
