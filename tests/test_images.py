@@ -84,12 +84,15 @@ def test_airflow_image_is_pinned_like_the_development_environment():
             name, _, pinned = line.partition("==")
             assert pinned, f"constraints.txt: {line!r} is not pinned"
             frozen[name.lower().replace("_", "-")] = pinned
-    assert wanted == {"apache-airflow[mysql,postgres]": "3.3.2", "apache-airflow-providers-cncf-kubernetes": "10.25.0"}
+    assert wanted == {"apache-airflow[mysql,postgres,statsd]": "3.3.2",
+                      "apache-airflow-providers-cncf-kubernetes": "10.25.0"}
     for name in ("apache-airflow", "apache-airflow-providers-cncf-kubernetes", "kubernetes"):
         assert frozen[name] == version(name), f"the image's {name} differs from the one the tests run"
     assert {"mysqlclient", "aiomysql", "apache-airflow-providers-mysql"} <= set(frozen)
     # PostgreSQL for the metadata, sync and async drivers (Airflow derives postgresql+asyncpg://)
     assert {"psycopg2-binary", "asyncpg", "apache-airflow-providers-postgres"} <= set(frozen)
+    # the StatsD client behind [metrics] statsd_on (the chart's metrics)
+    assert "statsd" in frozen
     text = (image / "Dockerfile").read_text()
     assert re.search(r"^ARG BASE_IMAGE=python:3\.11\.\d+-slim-bookworm$", text, re.M)
     assert re.search(r"^USER 50000$", text, re.M) and "AIRFLOW_HOME=/opt/airflow" in text
