@@ -69,6 +69,12 @@ affinity:
 {{- include "platform.imagePullSecrets" .root }}
 {{- end -}}
 
+{{/* The chart's own Jobs (the uninstall hook, the CronJobs, the Secret generator) run where
+the scheduler may: its nodeSelector, tolerations and affinity. Usage: include "platform.jobScheduling" $ */}}
+{{- define "platform.jobScheduling" -}}
+{{- include "platform.scheduling" (dict "root" . "c" (pick .Values.airflow.scheduler "nodeSelector" "tolerations" "affinity")) -}}
+{{- end -}}
+
 {{- define "platform.imagePullSecrets" -}}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
