@@ -160,12 +160,20 @@ class Release:
     services: list[ForwardedService] = field(default_factory=list)
     install_started: datetime | None = None
 
-    def kubectl(self, *args: str, timeout: float = 120, check: bool = True) -> str:
-        return run("kubectl", "--kubeconfig", self.kubeconfig, "-n", self.namespace, *args, timeout=timeout,
-                   check=check).stdout
+    def kubectl(self, *args: str, timeout: float = 120, check: bool = True, stdin: str | None = None,
+                namespace: str | None = None) -> str:
+        return run("kubectl", "--kubeconfig", self.kubeconfig, "-n", namespace or self.namespace, *args,
+                   timeout=timeout, check=check, stdin=stdin).stdout
 
-    def json(self, *args: str) -> dict:
-        return json.loads(self.kubectl(*args, "-o", "json"))
+    def json(self, *args: str, namespace: str | None = None) -> dict:
+        return json.loads(self.kubectl(*args, "-o", "json", namespace=namespace))
+
+    def job_log_when_done(self, name: str, namespace: str | None = None, timeout: float = 600) -> str:
+        """Wait for a Job to succeed; its log."""
+        wait_until(f"job {name} complete",
+                   lambda: (self.json("get", "job", name, namespace=namespace).get("status") or {}).get("succeeded"),
+                   timeout, interval=2)
+        return self.kubectl("logs", f"job/{name}", namespace=namespace)
 
     def helm(self, *args: str, timeout: float = 1200, check: bool = True) -> subprocess.CompletedProcess:
         return run("helm", "--kubeconfig", self.kubeconfig, "-n", self.namespace, *args, timeout=timeout, check=check)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from tests.e2e.cluster import FULLNAME, RELEASE, progress, run, wait_until
+from tests.e2e.cluster import FULLNAME, RELEASE, progress, wait_until
 
 FAKE_WORKER = {
     "apiVersion": "v1",
@@ -34,12 +34,7 @@ def fake_worker(release, name: str, exit_code: int) -> None:
     scheduler = release.component_pods("scheduler")[0]["spec"]["containers"][0]
     pod["spec"]["containers"][0]["image"] = scheduler["image"]  # the Airflow image, on the node already
     pod["spec"]["containers"][0]["args"] = [f"raise SystemExit({exit_code})"]
-    create(release, pod)
-
-
-def create(release, manifest: dict) -> None:
-    run("kubectl", "--kubeconfig", release.kubeconfig, "-n", release.namespace, "create", "-f", "-",
-        stdin=json.dumps(manifest))
+    release.kubectl("create", "-f", "-", stdin=json.dumps(pod))
 
 
 def phase(release, name: str) -> str | None:
@@ -58,12 +53,10 @@ def job_from_cronjob(release, cronjob: str, job: str, env: dict[str, str] | None
             item["value"] = env[item["name"]]
     if extra_args:
         container["args"][-1] += " " + " ".join(extra_args)
-    create(release, manifest)
+    release.kubectl("create", "-f", "-", stdin=json.dumps(manifest))
     started = time.monotonic()
-    wait_until(f"job {job} complete", lambda: (release.json("get", "job", job).get("status") or {}).get("succeeded"),
-               timeout=600, interval=3)
+    log = release.job_log_when_done(job)
     progress(f"job {job} complete in {time.monotonic() - started:.0f} s")
-    log = release.kubectl("logs", f"job/{job}")
     release.kubectl("delete", "job", job, "--wait=false")
     return log
 

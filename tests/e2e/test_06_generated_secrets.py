@@ -6,38 +6,26 @@ second time, as a GitOps tool would, keep them too."""
 from __future__ import annotations
 
 import base64
-import json
 
 import yaml
 
-from tests.e2e.cluster import FULLNAME, RELEASE, ROOT, progress, run, wait_until
+from tests.e2e.cluster import FULLNAME, RELEASE, ROOT, progress, run
 
 SCRATCH = "platform-e2e-gitops"
-
-
-def kubectl_json(release, namespace: str, *args: str) -> dict:
-    return json.loads(run("kubectl", "--kubeconfig", release.kubeconfig, "-n", namespace, *args, "-o", "json").stdout)
 
 
 def generated(release, namespace: str) -> dict[str, dict[str, str]]:
     """Every Secret the chart's Job made in the namespace, decoded, by name."""
     selector = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/managed-by={FULLNAME}-secrets"
-    items = kubectl_json(release, namespace, "get", "secrets", "-l", selector)["items"]
+    items = release.json("get", "secrets", "-l", selector, namespace=namespace)["items"]
     return {s["metadata"]["name"]: {k: base64.b64decode(v).decode() for k, v in s["data"].items()} for s in items}
 
 
 def secrets_job(release, namespace: str) -> str:
-    jobs = [j["metadata"]["name"] for j in kubectl_json(release, namespace, "get", "jobs")["items"]
+    jobs = [j["metadata"]["name"] for j in release.json("get", "jobs", namespace=namespace)["items"]
             if j["metadata"]["name"].startswith(f"{FULLNAME}-secrets-")]
     assert len(jobs) == 1, jobs
     return jobs[0]
-
-
-def wait_for_job(release, namespace: str, name: str) -> str:
-    wait_until(f"job {name} complete",
-               lambda: (kubectl_json(release, namespace, "get", "job", name).get("status") or {}).get("succeeded"),
-               timeout=300, interval=2)
-    return run("kubectl", "--kubeconfig", release.kubeconfig, "-n", namespace, "logs", f"job/{name}").stdout
 
 
 def test_no_generated_value_in_the_release_and_renders_are_identical(release):
@@ -61,7 +49,7 @@ def test_the_job_run_again_keeps_every_value(release, health):
     release.kubectl("delete", "job", job, "--wait=true")
     progress("helm upgrade with the secrets Job gone: Helm makes it again, and it runs")
     release.install()
-    log = wait_for_job(release, release.namespace, job)
+    log = release.job_log_when_done(job, timeout=300)
     assert "created" not in log and "added keys" not in log, log
     assert all(f"kept Secret {release.namespace}/{name}" in log for name in before), log
     assert generated(release, release.namespace) == before
@@ -70,7 +58,7 @@ def test_the_job_run_again_keeps_every_value(release, health):
 
 def test_the_same_rendered_manifests_applied_twice(release):
     """A GitOps tool's view: `helm template` output applied, then applied again."""
-    run("kubectl", "--kubeconfig", release.kubeconfig, "create", "namespace", SCRATCH, check=False)
+    release.kubectl("create", "namespace", SCRATCH, check=False)
     try:
         rendered = run("helm", "template", RELEASE, str(ROOT / "chart"), "-n", SCRATCH, *release.values).stdout
         docs = [d for d in yaml.safe_load_all(rendered) if d]
@@ -80,17 +68,16 @@ def test_the_same_rendered_manifests_applied_twice(release):
         manifests = yaml.safe_dump_all(wanted)
 
         def apply():
-            run("kubectl", "--kubeconfig", release.kubeconfig, "-n", SCRATCH, "apply", "-f", "-", stdin=manifests)
-            return wait_for_job(release, SCRATCH, secrets_job(release, SCRATCH))
+            release.kubectl("apply", "-f", "-", stdin=manifests, namespace=SCRATCH)
+            return release.job_log_when_done(secrets_job(release, SCRATCH), namespace=SCRATCH, timeout=300)
 
         first_log = apply()
         assert "created Secret" in first_log
         first = generated(release, SCRATCH)
         assert first and first != generated(release, release.namespace)  # its own, not the release's
-        run("kubectl", "--kubeconfig", release.kubeconfig, "-n", SCRATCH, "delete", "job",
-            secrets_job(release, SCRATCH), "--wait=true")
+        release.kubectl("delete", "job", secrets_job(release, SCRATCH), "--wait=true", namespace=SCRATCH)
         second_log = apply()
         assert "created" not in second_log, second_log
         assert generated(release, SCRATCH) == first
     finally:
-        run("kubectl", "--kubeconfig", release.kubeconfig, "delete", "namespace", SCRATCH, "--wait=false", check=False)
+        release.kubectl("delete", "namespace", SCRATCH, "--wait=false", check=False)
