@@ -1,9 +1,10 @@
 """A release's Airflow REST API v2 from this machine, found through the chart's labels.
 
 The api-server Service and Deployment are the ones labelled with the release and the
-component `api-server`; the login is the one the chart hands the api-server (the
-`write-passwords` init container's ADMIN_USERNAME and its ADMIN_PASSWORD Secret), so no
-name is rebuilt here and nameOverride or a long release name change nothing. The API is
+component `api-server`; the login is the one that Deployment's annotation
+`movielens-platform/admin-login` names (the first user and the Secret of its password, with
+either auth manager), so no name is rebuilt here and nameOverride or a long release name
+change nothing. The API is
 reached through `kubectl port-forward` on a free local port, closed on exit.
 """
 
@@ -16,6 +17,9 @@ import subprocess
 import time
 
 import requests
+
+
+ADMIN_LOGIN = "movielens-platform/admin-login"
 
 
 class ReleaseNotFound(RuntimeError):
@@ -59,11 +63,12 @@ class PlatformApi:
         return base64.b64decode(self.kubectl_json("get", "secret", name)["data"][key]).decode()
 
     def admin_login(self) -> tuple[str, str]:
-        spec = self.component("deployment", "api-server")["spec"]["template"]["spec"]
-        init = {c["name"]: c for c in spec.get("initContainers", [])}
-        env = {e["name"]: e for e in init["write-passwords"]["env"]}
-        ref = env["ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]
-        return env["ADMIN_USERNAME"]["value"], self.secret_value(ref["name"], ref["key"])
+        annotations = self.component("deployment", "api-server")["metadata"].get("annotations") or {}
+        if ADMIN_LOGIN not in annotations:
+            raise ReleaseNotFound(f"the api-server Deployment has no {ADMIN_LOGIN} annotation: is the release "
+                                  "from an older chart? helm upgrade it with this chart")
+        login = json.loads(annotations[ADMIN_LOGIN])
+        return login["username"], self.secret_value(login["secret"], login["key"])
 
     def task_namespace(self) -> str:
         data = self.component("configmap", "pipeline").get("data", {})

@@ -22,11 +22,9 @@ the helm test call it there. */}}
     "dags_folder" (include "platform.dagsFolder" .)
     "load_examples" "False"
     "parallelism" (toString .Values.airflow.concurrency.parallelism)
-    "execution_api_server_url" (printf "http://%s:%v%s/execution/" (include "platform.airflowApiServerName" .) .Values.airflow.apiServer.service.port (include "platform.apiBasePath" .))
-    "auth_manager" "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-    "simple_auth_manager_users" (printf "%s:%s" .Values.airflow.admin.username .Values.airflow.admin.role)
-    "simple_auth_manager_passwords_file" (printf "%s/passwords.json" (include "platform.authDir" .)))
+    "execution_api_server_url" (printf "http://%s:%v%s/execution/" (include "platform.airflowApiServerName" .) .Values.airflow.apiServer.service.port (include "platform.apiBasePath" .)))
   "logging" (include "platform.loggingConfig" . | fromJson)
+  "fab" (include "platform.fabConfig" . | fromJson)
   "metrics" (include "platform.metricsConfig" . | fromJson)
   "api" (dict
     "host" "0.0.0.0"
@@ -44,6 +42,8 @@ the helm test call it there. */}}
     "delete_worker_pods_on_failure" (ternary "True" "False" .Values.airflow.workers.deleteWorkerPodsOnFailure)
     "worker_pods_creation_batch_size" (toString .Values.airflow.concurrency.podCreationBatchSize)
     "in_cluster" "True") -}}
+{{- $_ := mergeOverwrite $defaults.core (include "platform.authManagerConfig" . | fromJson) -}}
+{{- if not (index $defaults "fab") }}{{ $_ := unset $defaults "fab" }}{{ end -}}
 {{- /* airflow.cfg is a ConfigMap: these keys come from Secrets, never from values */ -}}
 {{- $secretKeys := dict "core" (list "fernet_key" "sql_alchemy_conn") "database" (list "sql_alchemy_conn" "sql_alchemy_conn_async") "api_auth" (list "jwt_secret") "api" (list "secret_key") -}}
 {{- range $section, $keys := $secretKeys -}}
@@ -64,6 +64,90 @@ the helm test call it there. */}}
 {{ $key }} = {{ index $items $key }}
 {{- end }}
 {{- end -}}
+{{- end -}}
+
+{{/* [core] auth_manager and its settings. */}}
+{{- define "platform.authManagerConfig" -}}
+{{- if eq .Values.airflow.authManager "fab" -}}
+{{- toJson (dict "auth_manager" "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager") -}}
+{{- else -}}
+{{- if .Values.airflow.fab.users -}}
+{{- fail "airflow.fab.users needs airflow.authManager fab: SimpleAuthManager knows only airflow.admin" -}}
+{{- end -}}
+{{- toJson (dict
+  "auth_manager" "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+  "simple_auth_manager_users" (printf "%s:%s" .Values.airflow.admin.username .Values.airflow.admin.role)
+  "simple_auth_manager_passwords_file" (printf "%s/passwords.json" (include "platform.authDir" .))) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* [fab]: where webserver_config.py is mounted, and the custom roles. Empty without FAB. */}}
+{{- define "platform.fabConfig" -}}
+{{- $fab := dict -}}
+{{- if eq .Values.airflow.authManager "fab" -}}
+{{- $_ := set $fab "config_file" (include "platform.fabConfigPath" .) -}}
+{{- with .Values.airflow.fab.roles }}{{ $_ := set $fab "custom_roles" (toJson .) }}{{ end -}}
+{{- end -}}
+{{- toJson $fab -}}
+{{- end -}}
+
+{{- define "platform.fabConfigPath" -}}/opt/airflow/webserver_config.py{{- end -}}
+
+{{/* FAB's name of a role: the chart's lower-case built-in names (shared with
+SimpleAuthManager) map to FAB's; any other name is a custom role, kept as written. */}}
+{{- define "platform.fabRole" -}}
+{{- $builtin := dict "admin" "Admin" "op" "Op" "user" "User" "viewer" "Viewer" "public" "Public" -}}
+{{- index $builtin . | default . -}}
+{{- end -}}
+
+{{/* The users the migration Job creates or updates (chart/files/sync-fab-users.py), as
+JSON: the admin, then airflow.fab.users; each password is a file of the fab-passwords
+volume. */}}
+{{- define "platform.fabUsers" -}}
+{{- $a := .Values.airflow.admin -}}
+{{- $users := list (dict "username" $a.username "role" (include "platform.fabRole" $a.role) "email" $a.email "firstName" $a.firstName "lastName" $a.lastName "passwordFile" (printf "%s/0" (include "platform.fabPasswordsDir" .))) -}}
+{{- range $i, $u := .Values.airflow.fab.users -}}
+{{- $users = append $users (dict "username" $u.username "role" (include "platform.fabRole" $u.role) "email" $u.email "firstName" ($u.firstName | default $u.username) "lastName" ($u.lastName | default "-") "passwordFile" (printf "%s/%d" (include "platform.fabPasswordsDir" $) (add1 $i))) -}}
+{{- end -}}
+{{- toJson $users -}}
+{{- end -}}
+
+{{- define "platform.fabPasswordsDir" -}}/opt/airflow/fab-passwords{{- end -}}
+
+{{/* The Secrets of those passwords as one projected volume, file N for user N. */}}
+{{- define "platform.fabPasswordsVolume" -}}
+- name: fab-passwords
+  projected:
+    defaultMode: 0440
+    sources:
+      - secret:
+          name: {{ include "platform.adminSecretName" . }}
+          items:
+            - {key: {{ include "platform.adminPasswordKey" . }}, path: "0"}
+      {{- range $i, $u := .Values.airflow.fab.users }}
+      - secret:
+          name: {{ $u.existingSecret }}
+          items:
+            - {key: {{ $u.passwordKey | default "password" }}, path: {{ add1 $i | quote }}}
+      {{- end }}
+{{- end -}}
+
+{{/* webserver_config.py: the user's ConfigMap, else the chart's. */}}
+{{- define "platform.fabConfigMapName" -}}
+{{- .Values.airflow.apiServer.apiServerConfigConfigMapName | default (printf "%s-api-server-config" (include "platform.fullname" .)) -}}
+{{- end -}}
+
+{{- define "platform.fabConfigMount" -}}
+- name: api-server-config
+  mountPath: {{ include "platform.fabConfigPath" . }}
+  subPath: webserver_config.py
+  readOnly: true
+{{- end -}}
+
+{{- define "platform.fabConfigVolume" -}}
+- name: api-server-config
+  configMap:
+    name: {{ include "platform.fabConfigMapName" . }}
 {{- end -}}
 
 {{/* [logging]: local files, and with airflow.logs.remote a copy in object storage that the

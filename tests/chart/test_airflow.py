@@ -14,6 +14,7 @@ from chart_helpers import (
     find,
     find_all,
     generated_secrets,
+    pod_spec,
     render,
     render_error,
     worker_pod,
@@ -130,7 +131,9 @@ def test_migration_job_is_plain_job_named_by_checksum():
     job = jobs[0]
     assert "helm.sh/hook" not in (job["metadata"].get("annotations") or {})
     assert job["metadata"]["name"].startswith(f"{FULLNAME}-migrate-")
-    assert container(job, "migrate")["args"][-1].startswith("airflow db migrate && exec airflow pools set")
+    script = container(job, "migrate")["args"][-1].splitlines()
+    pools = 'airflow pools set "$POOL_NAME" "$POOL_SLOTS" "the MovieLens pipeline\'s tasks"'
+    assert script[:3] == ["set -e", "airflow db migrate", pools]
     assert "ttlSecondsAfterFinished" not in job["spec"]
     # a new image makes a new Job (rerun on upgrade); same values keep the same name
     other = migration_jobs(render({"airflow": {"image": {"tag": "3.3.3"}}}))[0]
@@ -194,8 +197,9 @@ def test_existing_secrets_are_used():
     assert f"{FULLNAME}-movielens-db" not in secret_names
     env = env_of(container(component(docs, "scheduler"), "scheduler"))
     assert env["AIRFLOW__CORE__FERNET_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "core"
-    init = container(component(docs, "api-server"), "write-passwords", init=True)
-    assert env_of(init)["ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "admin", "key": "password"}
+    migrate = pod_spec(migration_jobs(docs)[0])
+    passwords = {v["name"]: v for v in migrate["volumes"]}["fab-passwords"]["projected"]["sources"]
+    assert passwords[0]["secret"] == {"name": "admin", "items": [{"key": "password", "path": "0"}]}
     api = container(component(docs, "movielens-api"), "movielens-api")
     assert env_of(api)["API_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "api-creds"
     mysql = container(component(docs, "mysql"), "mysql")
@@ -211,7 +215,7 @@ def test_only_admin_secret_existing_keeps_generated_core_secrets():
 
 
 def test_admin_user_via_simple_auth_manager_passwords_file():
-    docs = render({"airflow": {"admin": {"username": "boss"}}})
+    docs = render({"airflow": {"authManager": "simple", "admin": {"username": "boss"}}})
     cfg = airflow_cfg(docs)
     assert cfg["core"]["simple_auth_manager_users"] == "boss:admin"
     assert cfg["core"]["simple_auth_manager_passwords_file"] == "/opt/airflow/auth/passwords.json"

@@ -35,9 +35,16 @@ def test_notes_default(tmp_path):
     assert f"kubectl -n airflow port-forward svc/{FULLNAME}-api-server 8080:8080" in notes
     assert f"get secret {FULLNAME}-airflow -o jsonpath='{{.data.admin-password}}' | base64 -d" in notes
     assert 'Log in as "admin"' in notes
+    assert "Users and roles are FAB's" in notes and "SimpleAuthManager" not in notes
     assert "/api/v2/dags/movielens_ranking/dagRuns" in notes
     assert "helm test rel -n airflow" in notes
     assert "DAGs are read from /opt/airflow/dags (the Airflow image)" in notes
+
+
+def test_notes_warn_that_simple_auth_manager_is_for_development(tmp_path):
+    notes = render_notes(tmp_path, {"airflow": {"authManager": "simple"}})
+    assert "SimpleAuthManager: one user and no roles" in notes
+    assert "airflow.authManager=fab" in notes
 
 
 def test_notes_with_ingress_existing_admin_secret_and_git_sync(tmp_path):
