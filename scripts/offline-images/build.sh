@@ -39,14 +39,11 @@ version_of() { sed -n 's/^version = "\(.*\)"/\1/p' "$1/pyproject.toml"; }
 
 build "$PYTHON" scripts/offline-images/python-base --build-arg "DEBIAN_IMAGE=$DEBIAN"
 images=()
-# The API serves seeded synthetic 2019 ratings (MovieLens may not be redistributed): a
-# million, so that every day ranks movies (~2,700 ratings a day, like ml-25m's 2019).
+# The API serves its default: a million seeded synthetic 2019 ratings (MovieLens may not be
+# redistributed), shaped like the real year (images/movielens-api/README.md).
 for dir in images/movielens-*/; do
-  name=$(basename "$dir")
-  images+=("$name:$(version_of "$dir")")
-  data=()
-  [ "$name" = movielens-api ] && data=(--build-arg "SYNTHETIC_COUNT=1000000")
-  build "${images[-1]}" "$dir" --build-arg "BASE_IMAGE=$PYTHON" "${data[@]}"
+  images+=("$(basename "$dir"):$(version_of "$dir")")
+  build "${images[-1]}" "$dir" --build-arg "BASE_IMAGE=$PYTHON"
 done
 images+=("platform/airflow:3.3.2")
 build "${images[-1]}" images/airflow --build-arg "BASE_IMAGE=$PYTHON"

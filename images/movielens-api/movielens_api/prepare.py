@@ -38,17 +38,34 @@ def to_timestamp(day: date) -> int:
 
 
 def synthetic(count: int, start: date, end: date, seed: int) -> RatingsStore:
-    """Deterministic ratings: same (count, range, seed) gives the same store."""
+    """Deterministic ratings shaped like a year of real MovieLens: same (count, range, seed)
+    gives the same store.
+
+    About 40 ratings per user and 33 per movie on average; movie popularity follows a Zipf
+    law (the 1% most rated movies take about 40% of the ratings, most movies a handful),
+    and a user rates a movie at most once. At the default million ratings over 2019 a day
+    has about 2,700 ratings and ranks about 300 movies at min_ratings=2.
+    """
     rng = np.random.default_rng(seed)
     lo, hi = to_timestamp(start), to_timestamp(end)
-    n_users = max(count // 15, 10)
-    n_movies = max(count // 20, 10)
+    n_users = max(count // 40, 10)
+    n_movies = max(count // 33, 10, -(-2 * count // n_users))  # room for twice the distinct pairs
+    popularity = 1.0 / (np.arange(1, n_movies + 1) + 10.0)
+    popularity /= popularity.sum()
+    # Popularity by rank, not by id: the most rated movie is some id, as in the real data.
+    movie_of_rank = rng.permutation(n_movies).astype(np.int64) + 1
+    pairs = np.empty(0, dtype=np.int64)  # user * (n_movies + 1) + movie, in draw order
+    while len(pairs) < count:
+        draws = int((count - len(pairs)) * 1.3) + 100
+        users = rng.integers(1, n_users + 1, size=draws, dtype=np.int64)
+        movies = movie_of_rank[rng.choice(n_movies, size=draws, p=popularity)]
+        pairs = np.concatenate([pairs, users * (n_movies + 1) + movies])
+        _, first = np.unique(pairs, return_index=True)  # a repeated pair keeps its first draw
+        pairs = pairs[np.sort(first)][:count]
     timestamp = rng.integers(lo, hi, size=count, dtype=np.int64)
-    user_id = rng.integers(1, n_users + 1, size=count, dtype=np.int32)
-    # Squaring a uniform draw favours low ids: a few popular movies, a long tail.
-    movie_id = (np.floor(rng.random(count) ** 2 * n_movies) + 1).astype(np.int32)
     rating = rng.choice(RATING_VALUES, size=count, p=RATING_WEIGHTS / RATING_WEIGHTS.sum())
-    return RatingsStore.from_arrays(timestamp, user_id, movie_id, rating)
+    return RatingsStore.from_arrays(timestamp, (pairs // (n_movies + 1)).astype(np.int32),
+                                    (pairs % (n_movies + 1)).astype(np.int32), rating)
 
 
 def from_csv(stream: io.TextIOBase, start: date, end: date, source: str) -> RatingsStore:
@@ -114,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--download-url")
     p.add_argument("--start-date", type=parse_date, default=date(2019, 1, 1), help="inclusive")
     p.add_argument("--end-date", type=parse_date, default=date(2020, 1, 1), help="exclusive")
-    p.add_argument("--synthetic-count", type=int, default=100_000)
+    p.add_argument("--synthetic-count", type=int, default=1_000_000)
     p.add_argument("--seed", type=int, default=2019)
     args = p.parse_args(argv)
     if args.end_date <= args.start_date:

@@ -28,6 +28,38 @@ def test_synthetic_is_deterministic_and_covers_2019():
     assert set(np.unique(a.rating).tolist()) <= {x / 2 for x in range(1, 11)}
 
 
+@pytest.fixture(scope="module")
+def default_year():
+    """The image's default store: a million synthetic ratings over 2019."""
+    return synthetic(1_000_000, date(2019, 1, 1), date(2020, 1, 1), seed=2019)
+
+
+def test_synthetic_users_rate_a_movie_at_most_once(default_year):
+    pairs = default_year.userId.astype(np.int64) * 10**7 + default_year.movieId
+    assert len(np.unique(pairs)) == len(default_year) == 1_000_000
+    small = synthetic(500, date(2019, 1, 1), date(2019, 1, 2), seed=1)  # few users: still unique
+    assert len(np.unique(small.userId.astype(np.int64) * 10**7 + small.movieId)) == 500
+
+
+def test_synthetic_popularity_has_a_long_tail(default_year):
+    _, per_movie = np.unique(default_year.movieId, return_counts=True)
+    per_movie = np.sort(per_movie)[::-1]
+    top_share = per_movie[: len(per_movie) // 100].sum() / per_movie.sum()
+    assert 0.3 < top_share < 0.5, top_share
+    assert np.median(per_movie) < 15 < per_movie[0] / 100
+    # the most rated movie is not simply id 1
+    assert np.argmax(np.bincount(default_year.movieId)) != 1
+
+
+@pytest.mark.parametrize("day", ["2019-01-02", "2019-03-14", "2019-07-01", "2019-12-31"])
+def test_a_day_of_the_default_year_ranks_hundreds_of_movies(default_year, day):
+    start = to_timestamp(date.fromisoformat(day))
+    lo, hi = default_year.bounds(start, start + 86400)
+    _, per_movie = np.unique(default_year.movieId[lo:hi], return_counts=True)
+    assert 2_300 < hi - lo < 3_200
+    assert (per_movie >= 2).sum() >= 200
+
+
 def test_store_is_sorted_for_stable_pages():
     store = RatingsStore.from_arrays([5, 1, 5, 1], [2, 9, 1, 9], [1, 3, 7, 2], [1.0, 2.0, 3.0, 4.0])
     assert store.timestamp.tolist() == [1, 1, 5, 5]
