@@ -86,6 +86,9 @@ the helm test call it there. */}}
 {{- $fab := dict -}}
 {{- if eq .Values.airflow.authManager "fab" -}}
 {{- $_ := set $fab "config_file" (include "platform.fabConfigPath" .) -}}
+{{- /* the migration Job alone syncs FAB's roles and permissions (AIRFLOW__FAB__UPDATE_FAB_PERMS in its env): api-server
+replicas that all did at start would race on the same rows */ -}}
+{{- $_ := set $fab "update_fab_perms" "False" -}}
 {{- with .Values.airflow.fab.roles }}{{ $_ := set $fab "custom_roles" (toJson .) }}{{ end -}}
 {{- end -}}
 {{- toJson $fab -}}

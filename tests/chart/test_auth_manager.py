@@ -48,7 +48,10 @@ def test_fab_is_the_default_with_the_charts_webserver_config():
     cfg = airflow_cfg(docs)
     assert cfg["core"]["auth_manager"] == FAB
     assert not any(k.startswith("simple_auth_manager") for k in cfg["core"])
-    assert cfg["fab"] == {"config_file": "/opt/airflow/webserver_config.py"}
+    # the migration Job alone syncs roles and permissions: api-server replicas would race
+    assert cfg["fab"] == {"config_file": "/opt/airflow/webserver_config.py", "update_fab_perms": "False"}
+    migrate_env = {e["name"]: e.get("value") for e in container(migration_job(docs), "migrate")["env"]}
+    assert migrate_env["AIRFLOW__FAB__UPDATE_FAB_PERMS"] == "True"
     config = find(docs, "ConfigMap", CONFIG_MAP)["data"]["webserver_config.py"]
     assert config == (ROOT / "chart" / "files" / "webserver_config.py").read_text()
     ast.parse(config)  # Python that FAB can exec
@@ -154,3 +157,11 @@ def test_the_api_server_names_the_admin_login_for_tools():
         api = component(render(values), "api-server")
         login = json.loads(api["metadata"]["annotations"]["movielens-platform/admin-login"])
         assert login == {"username": "boss", "secret": secret, "key": key}
+
+
+def test_production_values_use_fab_with_a_viewer_and_a_custom_role():
+    docs = render(files=["production.yaml"])
+    cfg = airflow_cfg(docs)
+    assert cfg["core"]["auth_manager"] == FAB
+    assert "DagTrigger" in json.loads(cfg["fab"]["custom_roles"])
+    assert [(u["username"], u["role"]) for u in fab_users(docs)] == [("admin", "Admin"), ("analyst", "Viewer")]

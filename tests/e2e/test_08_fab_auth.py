@@ -38,6 +38,7 @@ def migration_log(release) -> str:
 
 def test_fab_users_login_and_a_viewer_cannot_trigger(release, airflow, health):
     health.assert_healthy("before the FAB users")
+    airflow.wait_for_dag(DAG_ID, timeout=300)
     cfg = release.json("get", "configmap", f"{FULLNAME}-config")["data"]["airflow.cfg"]
     assert "auth_manager = airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager" in cfg
     # the first user: made by the migration Job at install, left alone by the same Job since
@@ -57,27 +58,28 @@ def test_fab_users_login_and_a_viewer_cannot_trigger(release, airflow, health):
         assert "user 'admin': unchanged" in log, log
         assert password not in log
 
-        port = airflow.service.port
-        session = form_login(port, "", VIEWER, password)
-        token = session.cookies.get("_token")
-        assert token, f"no _token cookie after FAB's login form: {dict(session.cookies)}"
-        as_viewer = {"Authorization": f"Bearer {token}"}
-        dags = requests.get(f"http://127.0.0.1:{port}/api/v2/dags", headers=as_viewer, timeout=30)
+        # through the release's port-forward, reopened if the api-server pod was replaced
+        def login(username, secret):
+            return airflow.service.call(lambda port: form_login(port, "", username, secret))
+
+        def api(method, path, token, **kwargs):
+            return airflow.service.call(lambda port: requests.request(
+                method, f"http://127.0.0.1:{port}/api/v2{path}", headers={"Authorization": f"Bearer {token}"},
+                timeout=30, **kwargs))
+
+        token = login(VIEWER, password).cookies.get("_token")
+        assert token, "no _token cookie after FAB's login form"
+        dags = api("GET", "/dags", token)
         assert dags.status_code == 200 and DAG_ID in [d["dag_id"] for d in dags.json()["dags"]]
-        trigger = requests.post(f"http://127.0.0.1:{port}/api/v2/dags/{DAG_ID}/dagRuns", headers=as_viewer,
-                                json={"logical_date": None}, timeout=30)
+        trigger = api("POST", f"/dags/{DAG_ID}/dagRuns", token, json={"logical_date": None})
         assert trigger.status_code == 403, trigger.text
-        pause = requests.patch(f"http://127.0.0.1:{port}/api/v2/dags/{DAG_ID}", headers=as_viewer,
-                               json={"is_paused": True}, timeout=30)
+        pause = api("PATCH", f"/dags/{DAG_ID}", token, json={"is_paused": True})
         assert pause.status_code == 403, pause.text
-        # a wrong password gets no token; the admin, through the same form, may trigger
-        assert "_token" not in form_login(port, "", VIEWER, password + "x").cookies
-        admin_password = release.secret(f"{FULLNAME}-airflow")["admin-password"]
-        admin_token = form_login(port, "", "admin", admin_password).cookies.get("_token")
+        # a wrong password gets no token; the admin, through the same form, may read the runs
+        assert "_token" not in login(VIEWER, password + "x").cookies
+        admin_token = login("admin", release.secret(f"{FULLNAME}-airflow")["admin-password"]).cookies.get("_token")
         assert admin_token
-        runs = requests.get(f"http://127.0.0.1:{port}/api/v2/dags/{DAG_ID}/dagRuns",
-                            headers={"Authorization": f"Bearer {admin_token}"}, timeout=30)
-        assert runs.status_code == 200
+        assert api("GET", f"/dags/{DAG_ID}/dagRuns", admin_token).status_code == 200
     finally:
         progress("helm upgrade: back to the release's values")
         release.install()
