@@ -3,11 +3,12 @@ SHELL := /bin/bash
 VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help up down test e2e setup lint docs bench bench-platform timeline clean
+.PHONY: help up down sync test e2e setup lint docs bench bench-platform timeline clean
 
 help:
 	@echo "make up      a local cluster (kind, or the offline local node) with the platform installed and the example DAG run once"
 	@echo "make down    remove that cluster (the local node keeps its data: it says where)"
+	@echo "make sync    push the current branch's last commit to the cluster's DAG repository (git-sync picks it up)"
 	@echo "make test    set up everything from nothing (make setup), then make lint and pytest over tests/ and images/*/tests/"
 	@echo "make e2e     end-to-end suite: on KUBECONFIG's cluster, else on a local node built offline"
 	@echo "make setup   the development environment: Debian packages, .venv, Helm (scripts/setup-dev.sh)"
@@ -23,6 +24,9 @@ up:
 
 down:
 	@scripts/down.sh
+
+sync:
+	@scripts/sync.sh
 
 setup:
 	@scripts/setup-dev.sh

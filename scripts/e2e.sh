@@ -23,7 +23,6 @@ if [ -z "${KUBECONFIG:-}" ]; then
   E2E_SETUP_FIGURES=$(cat "$work/setup-figures.json")
   KUBECONFIG=$("$node" kubeconfig)
   PATH="$("$node" bin-dir):$PATH"  # its kubectl matches the node
-  export E2E_GIT_HOST=${E2E_GIT_HOST:-10.244.0.1}
 fi
 export KUBECONFIG E2E_SETUP_FIGURES
 command -v kubectl >/dev/null || die "kubectl is needed on PATH"

@@ -1,7 +1,11 @@
 # shellcheck shell=bash
 # Functions shared by the scripts: progress with timings, errors that stop, processes
-# recorded in pid files, configuration files from templates, serving this repository to
-# git-sync, installing the release.
+# recorded in pid files, configuration files from templates, installing the release, finding
+# the cluster `make up` made.
+
+# The image of the in-cluster DAG repository (images/dags-git-server): its builders, the
+# loaders and scripts/dags-repo/deploy.sh read it here.
+DAGS_GIT_SERVER_IMAGE=${DAGS_GIT_SERVER_IMAGE:-dags-git-server:0.1.0}
 
 # One clock for a script and the scripts it runs: the first one sets PLATFORM_T0.
 [ -n "${PLATFORM_T0:-}" ] || printf -v PLATFORM_T0 '%(%s)T' -1
@@ -51,29 +55,6 @@ render_template() {
   mv "$2.tmp" "$2"
 }
 
-# serve_git_repo REPO ADDRESS PORT PIDFILE: this repository to git-sync through git daemon
-# (committed changes only), at git://ADDRESS:PORT/<basename of REPO>. Checks that the daemon
-# listens: `git daemon --detach` forks before it binds, so its exit status says nothing.
-serve_git_repo() {
-  local repo=$1 address=$2 port=$3 pidfile=$4
-  if pidfile_alive "$pidfile"; then
-    echo "git daemon already running (pid $(cat "$pidfile"))"
-    return 0
-  fi
-  git daemon --base-path="$(dirname "$repo")" --export-all --reuseaddr --listen="$address" \
-    --port="$port" --detach --pid-file="$pidfile" "$repo"
-  local _
-  for _ in $(seq 1 20); do
-    if git ls-remote "git://$address:$port/$(basename "$repo")" HEAD >/dev/null 2>&1; then
-      echo "git daemon serving git://$address:$port/$(basename "$repo") (pid $(cat "$pidfile"))"
-      return 0
-    fi
-    sleep 0.25
-  done
-  rm -f "$pidfile"
-  die "git daemon did not start listening on $address:$port (is the address on this machine and the port free?)"
-}
-
 # install_release RELEASE NAMESPACE HELM_ARGS...: the chart (upgraded when installed), waiting
 # until every component is ready. HELM_ARGS carry the cluster (--kubeconfig or --kube-context)
 # and the values.
@@ -82,4 +63,19 @@ install_release() {
   shift 2
   helm upgrade --install "$release" "$(dirname "${BASH_SOURCE[0]}")/../chart" \
     --namespace "$namespace" --create-namespace --wait --timeout 20m "$@"
+}
+
+# use_platform_cluster: the cluster `make up` made, for the scripts that act on it later
+# (make sync, make timeline): the one in KUBECONFIG, else the local node when it is up (its
+# kubeconfig exported and its kubectl put on PATH), else kubectl's current context (kind's,
+# after `make up` with kind).
+use_platform_cluster() {
+  local node
+  node="$(dirname "${BASH_SOURCE[0]}")/local-cluster/cluster.sh"
+  if [ -z "${KUBECONFIG:-}" ] && "$node" status >/dev/null 2>&1; then
+    KUBECONFIG="$("$node" kubeconfig)"
+    PATH="$("$node" bin-dir):$PATH"
+    export KUBECONFIG PATH
+  fi
+  command -v kubectl >/dev/null || die "kubectl is needed on PATH"
 }

@@ -18,7 +18,6 @@ import time
 
 import requests
 
-
 ADMIN_LOGIN = "movielens-platform/admin-login"
 
 

@@ -7,12 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
-node="$ROOT/scripts/local-cluster/cluster.sh"
+use_platform_cluster
 
 args=(--release "${RELEASE:-movielens-platform}" --namespace "${NAMESPACE:-airflow}" --dag "${DAG:-movielens_ranking}")
-if [ -z "${KUBECONFIG:-}" ] && "$node" status >/dev/null 2>&1; then
-  args+=(--kubeconfig "$("$node" kubeconfig)")
-  PATH="$("$node" bin-dir):$PATH"
-fi
-command -v kubectl >/dev/null || die "kubectl is needed on PATH"
 exec "$ROOT/.venv/bin/python" "$ROOT/scripts/run_timeline.py" "${args[@]}" "$@"

@@ -26,8 +26,8 @@ def requirements(image: Path) -> dict[str, str]:
 
 
 def test_the_images_exist():
-    assert [p.name for p in ALL_IMAGES] == ["airflow", "movielens-api", "movielens-fetch", "movielens-load",
-                                            "movielens-rank"]
+    assert [p.name for p in ALL_IMAGES] == ["airflow", "dags-git-server", "movielens-api", "movielens-fetch",
+                                            "movielens-load", "movielens-rank"]
 
 
 @pytest.mark.parametrize("image", IMAGES, ids=lambda p: p.name)
@@ -67,6 +67,18 @@ def test_requirements_match_the_tested_environment(image):
 @pytest.mark.parametrize("name", ["movielens-fetch", "movielens-load", "movielens-api"])
 def test_no_dataframe_engine_outside_rank(name):
     assert not DATAFRAME_ENGINES & set(requirements(ROOT / "images" / name))
+
+
+def test_the_dags_git_server_stands_alone():
+    """Served to the cluster by its own manifest, the tag the build scripts share."""
+    image = ROOT / "images" / "dags-git-server"
+    text = (image / "Dockerfile").read_text()
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.11\.\d+-slim-bookworm$", text, re.M)
+    assert re.search(r"^USER 65532:65532$", text, re.M) and 'ENTRYPOINT ["serve-dags-repo"]' in text
+    manifest = (image / "dags-git-server.yaml").read_text()
+    assert "image: @IMAGE@" in manifest and "runAsUser: 65532" in manifest
+    lib = (ROOT / "scripts" / "lib.sh").read_text()
+    assert "DAGS_GIT_SERVER_IMAGE=${DAGS_GIT_SERVER_IMAGE:-dags-git-server:0.1.0}" in lib
 
 
 def test_rank_carries_no_http_or_database_client():

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
-
-from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "scripts" / "lib.sh"
@@ -61,30 +60,37 @@ def test_stop_pidfile_stops_the_process_and_removes_the_file(tmp_path):
     assert not (tmp_path / "sleep.pid").exists()
 
 
-def test_serve_git_repo_refuses_an_address_it_cannot_listen_on(tmp_path):
-    """git daemon --detach returns 0 even when it cannot bind: the function checks."""
-    repo = tmp_path / "repo"
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    result = bash(f'serve_git_repo "{repo}" 192.0.2.1 19418 "{tmp_path}/git.pid"')
+def push(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ROOT / "scripts" / "dags-repo" / "push.sh"), *args], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **env})
+
+
+def test_push_needs_a_namespace_and_a_repository():
+    result = push()
+    assert result.returncode != 0 and "usage: push.sh NAMESPACE REPO_DIR" in result.stderr
+
+
+def test_push_refuses_a_repository_without_a_commit(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    result = push("airflow", str(tmp_path / "repo"))
     assert result.returncode == 1
-    assert "did not start listening on 192.0.2.1:19418" in result.stderr
-    assert not (tmp_path / "git.pid").exists()
+    assert "has no commit to push: commit your DAGs first" in result.stderr
 
 
-def test_serve_git_repo_serves_the_repository(tmp_path):
+def test_push_names_the_missing_repository_and_how_to_make_it(tmp_path):
+    """A cluster without the DAG repository: kubectl answers NotFound (a stand-in kubectl)."""
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-q",
-                    "--allow-empty", "-m", "first"], check=True)
-    port = free_port()
-    try:
-        result = bash(f'serve_git_repo "{repo}" 127.0.0.1 {port} "{tmp_path}/git.pid"')
-        assert result.returncode == 0, result.stderr
-        heads = subprocess.run(["git", "ls-remote", f"git://127.0.0.1:{port}/repo"], capture_output=True,
-                               text=True, check=True).stdout
-        assert "refs/heads/main" in heads
-    finally:
-        bash(f'stop_pidfile "{tmp_path}/git.pid"')
+                    "--allow-empty", "-m", "x"], check=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubectl").write_text("#!/bin/sh\necho 'Error from server (NotFound)' >&2\nexit 1\n")
+    (bin_dir / "kubectl").chmod(0o755)
+    result = push("team-a", str(repo), PATH=f"{bin_dir}:{os.environ['PATH']}")
+    assert result.returncode == 1
+    assert "no DAG repository in namespace team-a: run make up (or scripts/dags-repo/deploy.sh team-a)" \
+        in result.stderr
 
 
 def test_cluster_usage_lists_exactly_the_commands_it_has():

@@ -12,7 +12,6 @@ STATE_DIR="$ROOT/.kind-state"
 command -v kind >/dev/null 2>&1 || die "kind is not installed"
 
 stop_pidfile "$STATE_DIR/port-forward.pid" port-forward
-stop_pidfile "$STATE_DIR/git-daemon.pid" "git daemon"
 
 step "Deleting the kind cluster '$CLUSTER'"
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then

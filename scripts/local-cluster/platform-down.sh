@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make down` for platform-up.sh: save the release's credentials beside its data, stop the
-# port-forward and the git daemon, stop the node. Kept: DATA_ROOT (/var/lib/platform-local:
+# port-forward, stop the node (the in-cluster DAG repository goes with it; make up pushes
+# again). Kept: DATA_ROOT (/var/lib/platform-local:
 # the pipeline's files, MySQL's rankings, Airflow's metadata, the Secrets that open them)
 # and the build cache. Environment: platform-settings.sh.
 set -euo pipefail
@@ -12,7 +13,6 @@ if "$NODE" status >/dev/null 2>&1; then
     "$ROOT/scripts/local-cluster/kept-secrets.py" save "$NAMESPACE" "$DATA_ROOT/secrets/$NAMESPACE.json" || true
 fi
 stop_pidfile "$STATE_DIR/port-forward.pid" port-forward
-stop_pidfile "$STATE_DIR/git-daemon.pid" "git daemon"
 "$NODE" down
 if [ -d "$DATA_ROOT" ]; then
   cat <<MSG

@@ -2,7 +2,8 @@
 # Build every image the platform runs without any registry, from Debian's archive and PyPI:
 #   platform-local/debian:bookworm-slim        debootstrap (debian-base.sh)
 #   platform-local/python:3.11-slim-bookworm   Debian's python3 (python-base/)
-#   images/*                                   the product images, on that Python base
+#   images/*                                   the product images and the development
+#                                              clusters' DAG repository, on that Python base
 #   tests/e2e/images/*                         test stand-ins: mysql:8.4 (the rankings),
 #                                              PostgreSQL (Airflow's metadata), git-sync,
 #                                              statsd-exporter (metrics)
@@ -45,6 +46,8 @@ for dir in images/movielens-*/; do
   images+=("$(basename "$dir"):$(version_of "$dir")")
   build "${images[-1]}" "$dir" --build-arg "BASE_IMAGE=$PYTHON"
 done
+images+=("$DAGS_GIT_SERVER_IMAGE")
+build "${images[-1]}" images/dags-git-server --build-arg "BASE_IMAGE=$PYTHON"
 images+=("platform/airflow:3.3.2")
 build "${images[-1]}" images/airflow --build-arg "BASE_IMAGE=$PYTHON"
 images+=("platform-e2e/mysql:mariadb-10.11" "platform-e2e/postgres:15-standin" "platform-e2e/git-sync:v4-standin")

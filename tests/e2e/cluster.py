@@ -59,6 +59,11 @@ def wait_until(what: str, condition: Callable[[], object], timeout: float, inter
     raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {last!r})")
 
 
+# The e2e release's api-server NodePort (values/local-node.yaml and kind.yaml give `make up`
+# 30080): the suite runs beside a `make up` release on the same cluster.
+E2E_NODE_PORT = 30081
+
+
 def on_local_node() -> bool:
     """The cluster is the local node of scripts/local-cluster and this is its root: faults
     can be injected into the node itself (its runtime, a container's processes)."""
@@ -72,11 +77,22 @@ def utc_now() -> datetime:
 
 @dataclass
 class GitRepo:
-    """The DAG repository git-sync follows: a copy of dags/, served by `git daemon`."""
+    """The DAG repository git-sync follows: a working copy here, pushed to the in-cluster
+    repository (images/dags-git-server) by the scripts `make up` and `make sync` use."""
 
     work: Path
-    url: str
-    process: subprocess.Popen
+    kubeconfig: str
+    namespace: str
+
+    def script(self, name: str, *args: str) -> str:
+        env = {**os.environ, "KUBECONFIG": self.kubeconfig}
+        result = subprocess.run([str(ROOT / "scripts" / "dags-repo" / name), self.namespace, *args],
+                                capture_output=True, text=True, env=env, timeout=300)
+        assert result.returncode == 0, f"{name} failed:\n{result.stdout}\n{result.stderr}"
+        return result.stdout + result.stderr
+
+    def deploy(self) -> None:
+        self.script("deploy.sh")
 
     def commit(self, files: dict[str, str], message: str) -> str:
         for name, text in files.items():
@@ -85,7 +101,7 @@ class GitRepo:
         git = ["git", "-C", str(self.work), "-c", "user.name=e2e", "-c", "user.email=e2e@platform.invalid"]
         run(*git, "add", "-A")
         run(*git, "commit", "-qm", message)
-        run(*git, "push", "-q", "origin", "HEAD:main")
+        self.script("push.sh", str(self.work))
         return run(*git, "rev-parse", "HEAD").stdout.strip()
 
 

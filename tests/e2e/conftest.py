@@ -12,9 +12,6 @@ node of scripts/local-cluster (`make e2e` brings it up) or kind. Settings, all o
   E2E_METADATA_DB    "standin" (default with values/local-node.yaml): deploy the PostgreSQL
                      stand-in that values file names for Airflow's metadata; "none": the
                      values file brings its own metadata database
-  E2E_GIT_HOST       address on this machine that pods reach, where the suite serves the
-                     DAG repository with `git daemon` (default 10.244.0.1, the local node's
-                     bridge; 172.18.0.1 on kind's default network)
   E2E_FIGURES        file the measured figures are written to (JSON)
   E2E_KEEP_RELEASE   keep the release after the run
 """
@@ -32,6 +29,7 @@ import pytest
 import requests
 
 from tests.e2e.cluster import (
+    E2E_NODE_PORT,
     FULLNAME,
     RELEASE,
     ROOT,
@@ -43,7 +41,6 @@ from tests.e2e.cluster import (
     run,
 )
 from tests.support.mysql import MySQLDatabase, MySQLServer
-from tests.support.net import free_port
 
 # Figures measured before pytest started (node start, image build and import), from scripts/e2e.sh.
 FIGURES: dict[str, object] = json.loads(os.environ.get("E2E_SETUP_FIGURES") or "{}")
@@ -74,24 +71,12 @@ def record(scenario: str, outcome: str, recovery_s: float | None) -> None:
 
 
 @pytest.fixture(scope="session")
-def git_repo(tmp_path_factory):
-    host = os.environ.get("E2E_GIT_HOST", "10.244.0.1")
-    base = tmp_path_factory.mktemp("git")
-    served, work = base / "served", base / "work"
-    served.mkdir()
-    run("git", "init", "-q", "--bare", "-b", "main", str(served / "platform.git"))
+def dags_work(tmp_path_factory) -> Path:
+    """The DAG repository's working copy: a copy of dags/, committed."""
+    work = tmp_path_factory.mktemp("git") / "work"
     run("git", "init", "-q", "-b", "main", str(work))
     shutil.copytree(ROOT / "dags", work / "dags", ignore=shutil.ignore_patterns("__pycache__"))
-    run("git", "-C", str(work), "remote", "add", "origin", str(served / "platform.git"))
-    port = free_port()
-    daemon = subprocess.Popen(["git", "daemon", f"--base-path={served}", "--export-all", "--reuseaddr",
-                               f"--listen={host}", f"--port={port}", str(served)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    repo = GitRepo(work, f"git://{host}:{port}/platform.git", daemon)
-    repo.commit({}, "the platform's DAGs")
-    yield repo
-    daemon.terminate()
-    daemon.wait(10)
+    return work
 
 
 def hostpath_values(root: str) -> list[str]:
@@ -134,14 +119,19 @@ def kubeconfig(pytestconfig) -> str:
 
 
 @pytest.fixture(scope="session")
-def release(kubeconfig, git_repo):
+def release(kubeconfig, dags_work):
     namespace = os.environ.get("E2E_NAMESPACE", "platform-e2e")
-    rel = Release(kubeconfig, namespace, [], git_repo)
+    rel = Release(kubeconfig, namespace, [], GitRepo(dags_work, kubeconfig, namespace))
     remove(rel)
     if HOSTPATH_ROOT:
         fresh_hostpaths(HOSTPATH_ROOT)
-    rel.values = ["-f", VALUES_FILE, "--set", f"dags.gitSync.repo={git_repo.url}", "--set", "dags.gitSync.ref=main",
-                  *hostpath_values(HOSTPATH_ROOT)]
+    progress("the in-cluster DAG repository (scripts/dags-repo), and the DAGs pushed to it")
+    rel.git.deploy()
+    rel.git.commit({}, "the platform's DAGs")
+    rel.values = ["-f", VALUES_FILE, "--set", "dags.gitSync.repo=git://dags-git-server:9418/dags.git",
+                  "--set", "dags.gitSync.ref=main", *hostpath_values(HOSTPATH_ROOT)]
+    # beside a `make up` release, which has the values file's NodePort for its UI
+    rel.values += ["--set", f"airflow.apiServer.service.nodePort={E2E_NODE_PORT}"]
     if METADATA_STANDIN:
         progress("PostgreSQL stand-in for Airflow's metadata (scripts/local-cluster/metadata-db.sh)")
         deploy_metadata_db(rel)

@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+import requests
+
 from scripts.run_timeline import build_timeline, render
-from tests.e2e.cluster import DAG_ID, FULLNAME, RELEASE, TASKS, Airflow, progress
+from tests.e2e.cluster import DAG_ID, E2E_NODE_PORT, FULLNAME, RELEASE, TASKS, Airflow, on_local_node, progress
 from tests.e2e.conftest import FIGURES, REPORTS
 from tests.e2e.rankings import assert_matches_independent_ranking, ranking_rows
 
@@ -22,6 +25,18 @@ def test_helm_test_passes(release):
     result = release.helm("test", RELEASE, "--timeout", "10m")  # fails the test on a non-zero exit
     phases = [line.split()[-1] for line in result.stdout.splitlines() if line.strip().startswith("Phase:")]
     assert phases and set(phases) == {"Succeeded"}, result.stdout
+
+
+def test_the_ui_answers_on_its_node_port(release):
+    """The UI without a port-forward: the api-server's NodePort on the node's 127.0.0.1."""
+    service = release.json("get", "service", f"{FULLNAME}-api-server")["spec"]
+    assert service["type"] == "NodePort" and service["ports"][0]["nodePort"] == E2E_NODE_PORT
+    if not on_local_node():
+        pytest.skip("the NodePort is reached from this machine only on the local node (kind: extraPortMappings)")
+    health = requests.get(f"http://127.0.0.1:{E2E_NODE_PORT}/api/v2/monitor/health", timeout=30)
+    assert health.status_code == 200 and health.json()["metadatabase"]["status"] == "healthy"
+    login = requests.get(f"http://127.0.0.1:{E2E_NODE_PORT}/auth/login/", timeout=30)
+    assert login.status_code == 200 and "csrf_token" in login.text
 
 
 def test_the_dag_ranks_a_day_into_mysql(airflow, rankings_db, ratings_api):
