@@ -3,7 +3,9 @@
 # With KUBECONFIG set it runs on that cluster (kind: `make up` has loaded the images).
 # Without, it brings up the offline node of scripts/local-cluster with every image built
 # from Debian's archive and PyPI (node-up.sh), runs the suite and takes the node down
-# again (E2E_KEEP_CLUSTER=1 keeps it). Arguments, if any, replace tests/e2e as what pytest
+# again (E2E_KEEP_CLUSTER=1 keeps it). A node that was already up (`make up` made it) is
+# used and left up: the suite's release lives in its own namespace and NodePort beside the
+# `make up` release. Arguments, if any, replace tests/e2e as what pytest
 # runs: scripts/e2e.sh tests/e2e/test_18_fault_uninstall_reinstall.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,12 @@ node=scripts/local-cluster/cluster.sh
 own_node=false
 E2E_SETUP_FIGURES="{}"
 if [ -z "${KUBECONFIG:-}" ]; then
-  own_node=true
+  if "$node" status >/dev/null 2>&1; then
+    warn "using the local node that is already up: the suite's release requests about 1 CPU beside any \
+release there (on 2 cores, make down first)"
+  else
+    own_node=true
+  fi
   FIGURES="$work/setup-figures.json" scripts/local-cluster/node-up.sh "$PWD/.local-node/images"
   E2E_SETUP_FIGURES=$(cat "$work/setup-figures.json")
   KUBECONFIG=$("$node" kubeconfig)

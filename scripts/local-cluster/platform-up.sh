@@ -27,12 +27,13 @@ for dir in data logs mysql mysql/mysql; do
 done
 export KUBECONFIG="$kubeconfig"
 
+# The data kept by an earlier `make down` only opens with the passwords it was made with;
+# restored into a namespace that does not exist yet (an existing one holds current Secrets).
+"$ROOT/scripts/local-cluster/kept-secrets.py" restore "$NAMESPACE" "$DATA_ROOT/secrets/$NAMESPACE.json"
+
 step "the DAG repository in the cluster, and this repository's current branch pushed to it"
 "$ROOT/scripts/dags-repo/deploy.sh" "$NAMESPACE"
 "$ROOT/scripts/dags-repo/push.sh" "$NAMESPACE" "$ROOT"
-
-# The data kept by an earlier `make down` only opens with the passwords it was made with.
-"$ROOT/scripts/local-cluster/kept-secrets.py" restore "$NAMESPACE" "$DATA_ROOT/secrets/$NAMESPACE.json"
 
 step "Airflow's metadata database (PostgreSQL stand-in; data in $DATA_ROOT/postgres)"
 "$ROOT/scripts/local-cluster/metadata-db.sh" "$NAMESPACE" "$DATA_ROOT/postgres"
