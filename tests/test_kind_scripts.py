@@ -5,10 +5,14 @@ kind and docker are stand-in programs on PATH that record their calls; helm is r
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shlex
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.chart.chart_helpers import render
@@ -101,14 +105,69 @@ def test_image_values_names_a_missing_build(tmp_path):
 
 def test_the_cluster_config_mounts_the_data_and_publishes_the_ui(tmp_path):
     out = tmp_path / "cluster.yaml"
-    result = subprocess.run(["bash", "-c", f'. "{ROOT}/scripts/lib.sh"; DATA_DIR=/srv/data LOCAL_PORT=18080 '
-                                           f'render_template "{ROOT}/scripts/kind/cluster.yaml" "{out}"'],
-                            capture_output=True, text=True, timeout=30)
+    code = (f'. "{ROOT}/scripts/lib.sh"; . "{ROOT}/scripts/kind/tools.sh"; KIND_NODE_IMAGE=$KIND_NODE_IMAGE_PINNED '
+            f'DATA_DIR=/srv/data LOCAL_PORT=18080 render_template "{ROOT}/scripts/kind/cluster.yaml" "{out}"')
+    result = subprocess.run(["bash", "-c", code], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     node = yaml.safe_load(out.read_text())["nodes"][0]
+    assert re.fullmatch(r"kindest/node:v1\.\d+\.\d+@sha256:[0-9a-f]{64}", node["image"])  # pinned by digest
     assert node["extraMounts"] == [{"hostPath": "/srv/data", "containerPath": "/data/movielens"}]
     assert node["extraPortMappings"] == [{"containerPort": 30080, "hostPort": 18080, "listenAddress": "127.0.0.1",
                                           "protocol": "TCP"}]
     # the port the cluster publishes is the NodePort values/kind.yaml gives the api-server
     kind_values = yaml.safe_load((ROOT / "values" / "kind.yaml").read_text())
     assert kind_values["airflow"]["apiServer"]["service"] == {"type": "NodePort", "nodePort": 30080}
+
+
+def tools(tmp_path: Path, kind: str = "v0.33.0", helm: str = "v3.19.0", docker: str = "27.3.1",
+          kubectl: str = "v1.35.2", without: tuple[str, ...] = ()) -> Path:
+    bin_dir = tmp_path / "tools"
+    answers = {
+        "kind": f'echo "kind {kind} go1.25.1 linux/amd64"',
+        "helm": f'echo "{helm}"',
+        "docker": f'[ "$1" = info ] && exit 0; echo "{docker}"',
+        "kubectl": "echo " + shlex.quote(json.dumps({"clientVersion": {"gitVersion": kubectl}})),
+    }
+    for name, answer in answers.items():
+        if name not in without:
+            stub(bin_dir, name, answer + "\n")
+    return bin_dir
+
+
+def check(bin_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    code = f'. "{ROOT}/scripts/lib.sh"; . "{ROOT}/scripts/kind/tools.sh"; check_kind_tools'
+    return subprocess.run(["bash", "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin", **env})
+
+
+def test_the_tools_pass_when_present_and_recent(tmp_path):
+    result = check(tools(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "kind v0.33.0" in result.stdout
+
+
+def test_kind_must_be_the_release_of_the_pinned_node_image(tmp_path):
+    result = check(tools(tmp_path, kind="v0.31.0"))
+    assert result.returncode == 1
+    assert "kind v0.31.0 found; the pinned node image is built for kind v0.33.0" in result.stderr
+    assert "KIND_NODE_IMAGE" in result.stderr
+    # with an image of their own, users keep their kind
+    assert check(tools(tmp_path, kind="v0.31.0"), KIND_NODE_IMAGE="kindest/node:v1.33.1@sha256:" + "0" * 64
+                 ).returncode == 0
+
+
+@pytest.mark.parametrize("tool, version, message", [
+    ("helm", "v3.10.3", "helm v3.10.3 is too old: 3.12.0 or newer is needed"),
+    ("docker", "20.10.24", "docker 20.10.24 is too old: 23.0.0 or newer is needed"),
+    ("kubectl", "v1.30.0", "kubectl v1.30.0 is too old: 1.33.0 or newer is needed"),
+])
+def test_a_too_old_tool_is_named_with_the_version_needed(tmp_path, tool, version, message):
+    result = check(tools(tmp_path, **{tool: version}))
+    assert result.returncode == 1
+    assert message in result.stderr
+
+
+def test_missing_tools_are_listed_together(tmp_path):
+    result = check(tools(tmp_path, without=("kind", "helm")))
+    assert result.returncode == 1
+    assert "missing: kind helm. Install them first" in result.stderr

@@ -9,7 +9,8 @@
 # Environment overrides: KIND_CLUSTER_NAME (movielens), RELEASE (movielens-platform),
 # NAMESPACE (airflow), DATA_DIR (<repo>/.kind-data), IMAGE_TAG (0.1.0),
 # CA_BUNDLE (a CA file handed to image builds behind an intercepting proxy),
-# GIT_REPO / GIT_REF (follow a fork instead of the in-cluster repository), LOCAL_PORT (8080).
+# GIT_REPO / GIT_REF (follow a fork instead of the in-cluster repository), LOCAL_PORT (8080),
+# KIND_NODE_IMAGE (default: the one scripts/kind/tools.sh pins for its kind release).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,17 +27,12 @@ STATE_DIR="$ROOT/.kind-state"
 . "$ROOT/scripts/lib.sh"
 # shellcheck source=images.sh
 . "$ROOT/scripts/kind/images.sh"
+# shellcheck source=tools.sh
+. "$ROOT/scripts/kind/tools.sh"
 
 step "Checking the tools"
-missing=()
-for tool in docker kind helm kubectl git curl python3; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  die "missing: ${missing[*]}. Install them first (helm: scripts/install-helm.sh DIR; kind: https://kind.sigs.k8s.io)."
-fi
-docker info >/dev/null 2>&1 || die "docker is installed but its daemon is not reachable (is it running?)"
-echo "docker, kind, helm, kubectl, git, curl, python3: found"
+check_kind_tools
+KIND_NODE_IMAGE=${KIND_NODE_IMAGE:-$KIND_NODE_IMAGE_PINNED}
 
 step "Creating the kind cluster '$CLUSTER' (data directory $DATA_DIR)"
 mkdir -p "$DATA_DIR" "$STATE_DIR"
