@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help up down sync test e2e setup lint docs bench bench-platform timeline clean
+.PHONY: help up down sync test e2e setup lint docs bench bench-platform timeline screenshots clean
 
 help:
 	@echo "make up      a local cluster (kind, or the offline local node) with the platform installed and the example DAG run once"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench   pipeline vs the book (1,000,000 ratings); API page cost at 25M ratings"
 	@echo "make bench-platform  the platform's speed (tests/e2e/test_03_platform_speed.py alone): warm runs, a 30-day backfill, idle memory"
 	@echo "make timeline [RUN=RUN_ID]  where a DAG run's seconds went, task by task (default: the latest run)"
+	@echo "make screenshots  the UI test alone in headless Chromium; refreshes the README's screenshot"
 	@echo "make clean   remove the virtual environments and caches"
 
 up:
@@ -53,6 +54,9 @@ bench-platform: setup
 
 timeline: setup
 	@scripts/timeline.sh $(RUN)
+
+screenshots: setup
+	@E2E_README_SCREENSHOT=$(CURDIR)/tests/e2e/screenshots/airflow-dag-grid.png scripts/e2e.sh tests/e2e/test_09_ui_browser.py
 
 clean:
 	rm -rf $(VENV) .venv-checkov .pytest_cache .ruff_cache scripts/chart-docs/node_modules

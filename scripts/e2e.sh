@@ -32,6 +32,16 @@ release there (on 2 cores, make down first)"
   PATH="$("$node" bin-dir):$PATH"  # its kubectl matches the node
 fi
 export KUBECONFIG E2E_SETUP_FIGURES
+# The UI test drives Debian's Chromium (tests/e2e/test_09_ui_browser.py).
+if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "installing Debian's chromium and chromium-driver for the UI test"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  else
+    warn "no /usr/bin/chromium and /usr/bin/chromedriver: the UI test will fail (apt-get install chromium chromium-driver)"
+  fi
+fi
 command -v kubectl >/dev/null || die "kubectl is needed on PATH"
 command -v helm >/dev/null || die "helm is needed on PATH (make setup installs it into .venv/bin)"
 
