@@ -114,9 +114,11 @@ def test_the_cluster_config_mounts_the_data_and_publishes_the_ui(tmp_path):
     assert node["extraMounts"] == [{"hostPath": "/srv/data", "containerPath": "/data/movielens"}]
     assert node["extraPortMappings"] == [{"containerPort": 30080, "hostPort": 18080, "listenAddress": "127.0.0.1",
                                           "protocol": "TCP"}]
-    # the port the cluster publishes is the NodePort values/kind.yaml gives the api-server
+    # the port the cluster publishes is the NodePort values/kind.yaml gives the api-server, and
+    # the data PersistentVolume's hostPath is the folder the node mounts
     kind_values = yaml.safe_load((ROOT / "values" / "kind.yaml").read_text())
     assert kind_values["airflow"]["apiServer"]["service"] == {"type": "NodePort", "nodePort": 30080}
+    assert kind_values["pipeline"]["data"]["hostPath"] == node["extraMounts"][0]["containerPath"]
 
 
 def tools(tmp_path: Path, kind: str = "v0.33.0", helm: str = "v3.19.0", docker: str = "27.3.1",

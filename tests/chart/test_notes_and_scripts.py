@@ -109,14 +109,6 @@ def test_up_script_names_missing_tools(tmp_path):
     assert "missing: docker kind helm kubectl git curl python3" in result.stderr
 
 
-def test_kind_config_mounts_the_data_directory():
-    config = yaml.safe_load((ROOT / "scripts" / "kind" / "cluster.yaml").read_text())
-    mount = config["nodes"][0]["extraMounts"][0]
-    assert mount == {"hostPath": "@DATA_DIR@", "containerPath": "/data/movielens"}
-    kind_values = yaml.safe_load((ROOT / "values" / "kind.yaml").read_text())
-    assert kind_values["pipeline"]["data"]["hostPath"] == mount["containerPath"]
-
-
 def test_notes_name_the_metadata_database_and_warn_against_mariadb(tmp_path):
     bundled = render_notes(tmp_path / "a")
     assert "Airflow's metadata is in the bundled MySQL (mysql:8.4)" in bundled
