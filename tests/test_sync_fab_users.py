@@ -17,6 +17,7 @@ from werkzeug.security import check_password_hash
 
 FILES = Path(__file__).resolve().parents[1] / "chart" / "files"
 SCRIPT = (FILES / "sync-fab-users.py").read_text()
+WAIT = (FILES / "wait-for-fab-users.py").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +125,27 @@ def test_a_missing_or_empty_password_is_refused(airflow_home, tmp_path, password
     assert result.returncode != 0
     assert f"user 'eve': {message}" in result.stderr
     assert stored(airflow_home, "eve") is None
+
+
+def wait_for(home: Path, username: str, seconds: int) -> subprocess.CompletedProcess:
+    """The api-server's init container (chart/files/wait-for-fab-users.py), as the chart runs it."""
+    return subprocess.run([sys.executable, "-c", WAIT], capture_output=True, text=True, timeout=120,
+                          env=airflow_env(home, ADMIN_USERNAME=username, WAIT_SECONDS=str(seconds)))
+
+
+def test_the_api_server_waits_for_the_jobs_user(airflow_home, tmp_path):
+    missing = wait_for(airflow_home, "fay", 3)
+    assert missing.returncode != 0
+    assert "has not made FAB user 'fay' within 3 s (no user 'fay' yet)" in missing.stderr
+    synced_lines(sync(airflow_home, [user(tmp_path, "fay", "Admin", "pw-fay")]))
+    ready = wait_for(airflow_home, "fay", 30)
+    assert ready.returncode == 0, ready.stderr
+    assert "FAB user 'fay' exists" in ready.stdout
+
+
+def test_the_wait_outlasts_a_database_not_migrated_yet(tmp_path):
+    empty = tmp_path / "not-migrated"
+    empty.mkdir()
+    result = wait_for(empty, "admin", 3)
+    assert result.returncode != 0
+    assert "has not made FAB user 'admin' within 3 s (OperationalError" in result.stderr

@@ -278,6 +278,29 @@ through the execution API). */}}
     {{- include "platform.airflowBaseMounts" . | nindent 4 }}
 {{- end -}}
 
+{{/* The api-server's wait for the migration Job's FAB users (files/wait-for-fab-users.py). */}}
+{{- define "platform.waitForFabUsersContainer" -}}
+- name: wait-for-fab-users
+  {{- include "platform.airflowImage" . | nindent 2 }}
+  args: ["python", "-c", {{ .Files.Get "files/wait-for-fab-users.py" | quote }}]
+  env:
+    - name: ADMIN_USERNAME
+      value: {{ .Values.airflow.admin.username | quote }}
+    - name: WAIT_SECONDS
+      value: {{ .Values.airflow.migrationWaitTimeout | quote }}
+    {{- include "platform.airflowEnv" . | nindent 4 }}
+    {{- include "platform.metadataEnv" . | nindent 4 }}
+    {{- with .Values.airflow.extraEnv }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  resources:
+    {{- toYaml .Values.airflow.initResources | nindent 4 }}
+  securityContext:
+    {{- include "platform.containerSecurityContext" (dict "readOnly" true) | nindent 4 }}
+  volumeMounts:
+    {{- include "platform.airflowBaseMounts" . | nindent 4 }}
+{{- end -}}
+
 {{/* Liveness of the dag-processor and the triggerer: their job's heartbeat. Usage: include ... "TriggererJob" */}}
 {{- define "platform.jobLivenessProbe" -}}
 livenessProbe:

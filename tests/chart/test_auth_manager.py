@@ -60,8 +60,13 @@ def test_fab_is_the_default_with_the_charts_webserver_config():
     assert mounts(container(api, "api-server"))["api-server-config"] == {
         "name": "api-server-config", "mountPath": "/opt/airflow/webserver_config.py",
         "subPath": "webserver_config.py", "readOnly": True}
-    # SimpleAuthManager's passwords file is gone with it
-    assert [c["name"] for c in pod_spec(api)["initContainers"]] == ["wait-for-migrations"]
+    # SimpleAuthManager's passwords file is gone with it; the api-server starts once the
+    # migration Job has made FAB's roles (FAB's own start-up would race it on their names)
+    inits = pod_spec(api)["initContainers"]
+    assert [c["name"] for c in inits] == ["wait-for-migrations", "wait-for-fab-users"]
+    wait = {e["name"]: e.get("value") for e in inits[1]["env"]}
+    assert wait["ADMIN_USERNAME"] == "admin" and wait["WAIT_SECONDS"] == "900"
+    assert inits[1]["args"][-1] == (ROOT / "chart" / "files" / "wait-for-fab-users.py").read_text()
     assert "auth" not in volumes(api)
     # a changed webserver_config.py restarts the api-server
     other = component(render({"airflow": {"apiServer": {"apiServerConfig": "AUTH_TYPE = 1\n"}}}), "api-server")
@@ -133,6 +138,8 @@ def test_simple_auth_manager_has_no_fab_parts():
     assert CONFIG_MAP not in names(docs, "ConfigMap")
     assert "FAB_USERS" not in json.dumps(migration_job(docs))
     assert "fab-passwords" not in volumes(migration_job(docs))
+    inits = [c["name"] for c in pod_spec(component(docs, "api-server"))["initContainers"]]
+    assert inits == ["wait-for-migrations", "write-passwords"]
 
 
 def test_bad_auth_values_are_refused_with_the_fix():
