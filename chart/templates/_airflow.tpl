@@ -24,7 +24,6 @@ the helm test call it there. */}}
     "parallelism" (toString .Values.airflow.concurrency.parallelism)
     "execution_api_server_url" (printf "http://%s:%v%s/execution/" (include "platform.airflowApiServerName" .) .Values.airflow.apiServer.service.port (include "platform.apiBasePath" .)))
   "logging" (include "platform.loggingConfig" . | fromJson)
-  "fab" (include "platform.fabConfig" . | fromJson)
   "metrics" (include "platform.metricsConfig" . | fromJson)
   "api" (dict
     "host" "0.0.0.0"
@@ -43,7 +42,7 @@ the helm test call it there. */}}
     "worker_pods_creation_batch_size" (toString .Values.airflow.concurrency.podCreationBatchSize)
     "in_cluster" "True") -}}
 {{- $_ := mergeOverwrite $defaults.core (include "platform.authManagerConfig" . | fromJson) -}}
-{{- if not (index $defaults "fab") }}{{ $_ := unset $defaults "fab" }}{{ end -}}
+{{- with include "platform.fabConfig" . | fromJson }}{{ $_ := set $defaults "fab" . }}{{ end -}}
 {{- /* airflow.cfg is a ConfigMap: these keys come from Secrets, never from values */ -}}
 {{- $secretKeys := dict "core" (list "fernet_key" "sql_alchemy_conn") "database" (list "sql_alchemy_conn" "sql_alchemy_conn_async") "api_auth" (list "jwt_secret") "api" (list "secret_key") -}}
 {{- range $section, $keys := $secretKeys -}}
@@ -261,44 +260,41 @@ through the execution API). */}}
 
 {{/* Init container of every long-running component: wait for the migration Job. */}}
 {{- define "platform.waitForMigrationsContainer" -}}
-- name: wait-for-migrations
-  {{- include "platform.airflowImage" . | nindent 2 }}
-  args: ["bash", "-c", "exec airflow db check-migrations --migration-wait-timeout={{ .Values.airflow.migrationWaitTimeout }}"]
+{{- include "platform.metadataInitContainer" (dict "root" . "name" "wait-for-migrations"
+  "args" (list "bash" "-c" (printf "exec airflow db check-migrations --migration-wait-timeout=%v" .Values.airflow.migrationWaitTimeout))) -}}
+{{- end -}}
+
+{{/* An Airflow init container that reads the metadata database: airflow.cfg, the metadata
+connection and the extra environment, read-only. Usage: include "platform.metadataInitContainer"
+(dict "root" $ "name" NAME "args" LIST ["env" LIST of EnvVars put first]) */}}
+{{- define "platform.metadataInitContainer" -}}
+{{- $root := .root -}}
+- name: {{ .name }}
+  {{- include "platform.airflowImage" $root | nindent 2 }}
+  args: {{ toJson .args }}
   env:
-    {{- include "platform.airflowEnv" . | nindent 4 }}
-    {{- include "platform.metadataEnv" . | nindent 4 }}
-    {{- with .Values.airflow.extraEnv }}
+    {{- with .env }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+    {{- include "platform.airflowEnv" $root | nindent 4 }}
+    {{- include "platform.metadataEnv" $root | nindent 4 }}
+    {{- with $root.Values.airflow.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
   resources:
-    {{- toYaml .Values.airflow.initResources | nindent 4 }}
+    {{- toYaml $root.Values.airflow.initResources | nindent 4 }}
   securityContext:
     {{- include "platform.containerSecurityContext" (dict "readOnly" true) | nindent 4 }}
   volumeMounts:
-    {{- include "platform.airflowBaseMounts" . | nindent 4 }}
+    {{- include "platform.airflowBaseMounts" $root | nindent 4 }}
 {{- end -}}
 
 {{/* The api-server's wait for the migration Job's FAB users (files/wait-for-fab-users.py). */}}
 {{- define "platform.waitForFabUsersContainer" -}}
-- name: wait-for-fab-users
-  {{- include "platform.airflowImage" . | nindent 2 }}
-  args: ["python", "-c", {{ .Files.Get "files/wait-for-fab-users.py" | quote }}]
-  env:
-    - name: ADMIN_USERNAME
-      value: {{ .Values.airflow.admin.username | quote }}
-    - name: WAIT_SECONDS
-      value: {{ .Values.airflow.migrationWaitTimeout | quote }}
-    {{- include "platform.airflowEnv" . | nindent 4 }}
-    {{- include "platform.metadataEnv" . | nindent 4 }}
-    {{- with .Values.airflow.extraEnv }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
-  resources:
-    {{- toYaml .Values.airflow.initResources | nindent 4 }}
-  securityContext:
-    {{- include "platform.containerSecurityContext" (dict "readOnly" true) | nindent 4 }}
-  volumeMounts:
-    {{- include "platform.airflowBaseMounts" . | nindent 4 }}
+{{- include "platform.metadataInitContainer" (dict "root" . "name" "wait-for-fab-users"
+  "args" (list "python" "-c" (.Files.Get "files/wait-for-fab-users.py"))
+  "env" (list (dict "name" "ADMIN_USERNAME" "value" .Values.airflow.admin.username)
+              (dict "name" "WAIT_SECONDS" "value" (toString .Values.airflow.migrationWaitTimeout)))) -}}
 {{- end -}}
 
 {{/* Liveness of the dag-processor and the triggerer: their job's heartbeat. Usage: include ... "TriggererJob" */}}
