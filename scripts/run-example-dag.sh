@@ -72,11 +72,11 @@ token="$(curl -sf -X POST "$api/auth/token" -H 'Content-Type: application/json' 
 auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
 for _ in $(seq 1 60); do
   curl -sf "${auth[@]}" "$api/api/v2/dags/$DAG_ID" >/dev/null && break
-  echo "waiting for git-sync and the dag-processor to register $DAG_ID ..."
+  echo "waiting for the dag-processor to fetch the DAG repository and register $DAG_ID ..."
   sleep 5
 done
 curl -sf "${auth[@]}" -X PATCH "$api/api/v2/dags/$DAG_ID" -d '{"is_paused": false}' >/dev/null \
-  || die "DAG $DAG_ID not found (check the dag-processor and git-sync logs)"
+  || die "DAG $DAG_ID not found (check the dag-processor's log for the DAG repository fetch)"
 # A 2019 logical date: the data interval (the day before it) decides which ratings are ranked.
 logical_date=${LOGICAL_DATE:-2019-01-02T00:00:00Z}
 # After `make down` and `make up` the kept metadata already holds that run: run it again.

@@ -43,6 +43,7 @@ the helm test call it there. */}}
     "in_cluster" "True") -}}
 {{- $_ := mergeOverwrite $defaults.core (include "platform.authManagerConfig" . | fromJson) -}}
 {{- with include "platform.fabConfig" . | fromJson }}{{ $_ := set $defaults "fab" . }}{{ end -}}
+{{- with include "platform.dagBundleConfig" . | fromJson }}{{ $_ := set $defaults "dag_processor" . }}{{ end -}}
 {{- /* airflow.cfg is a ConfigMap: these keys come from Secrets, never from values */ -}}
 {{- $secretKeys := dict "core" (list "fernet_key" "sql_alchemy_conn") "database" (list "sql_alchemy_conn" "sql_alchemy_conn_async") "api_auth" (list "jwt_secret") "api" (list "secret_key") -}}
 {{- range $section, $keys := $secretKeys -}}

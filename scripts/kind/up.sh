@@ -71,8 +71,8 @@ DOCKER_BUILDKIT=1 docker build ${build_args[@]+"${build_args[@]}"} -t "$DAGS_GIT
 
 repo_args=()
 if [ -n "${GIT_REPO:-}" ]; then
-  step "git-sync follows $GIT_REPO at ${GIT_REF:-main}"
-  repo_args=(--set-string "dags.gitSync.repo=$GIT_REPO" --set-string "dags.gitSync.ref=${GIT_REF:-main}")
+  step "Airflow's git DAG bundle follows $GIT_REPO at ${GIT_REF:-main}"
+  repo_args=(--set-string "dags.gitBundle.repo=$GIT_REPO" --set-string "dags.gitBundle.ref=${GIT_REF:-main}")
 else
   step "The DAG repository in the cluster, and this repository's current branch pushed to it"
   kind_load_image "$CLUSTER" "$DAGS_GIT_SERVER_IMAGE"

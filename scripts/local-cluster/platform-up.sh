@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make up` on a machine without kind: the single-node Kubernetes of cluster.sh with every
 # image built from Debian's archive and PyPI (node-up.sh), this repository pushed to the
-# in-cluster DAG repository git-sync follows (make sync pushes again), Airflow's metadata on
+# in-cluster DAG repository Airflow's git DAG bundle follows (make sync pushes again), Airflow's metadata on
 # a PostgreSQL stand-in, the chart installed with
 # values/local-node.yaml and the example DAG run once. Data and the Secrets that open it
 # are kept in DATA_ROOT across `make down` / `make up`.

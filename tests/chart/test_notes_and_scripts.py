@@ -134,3 +134,11 @@ def test_notes_follow_a_base_url_subpath(tmp_path):
     notes = render_notes(tmp_path, {"airflow": {"config": {"api": {"base_url": "https://h.example/airflow"}}}})
     assert "then open http://localhost:8080/airflow" in notes
     assert "curl -s -X POST http://localhost:8080/airflow/auth/token" in notes
+
+
+def test_notes_name_the_git_dag_bundle(tmp_path):
+    notes = render_notes(tmp_path, {"dags": {"gitBundle": {"enabled": True, "repo": "https://git.example.com/d.git",
+                                                           "ref": "v2", "refreshInterval": 30}}})
+    assert 'DAGs come from the git DAG bundle "dags": https://git.example.com/d.git at v2,' in notes
+    assert "fetched every 30 s; each run keeps the commit it started with." in notes
+    assert "DAGs are read from" not in notes

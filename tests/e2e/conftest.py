@@ -128,8 +128,8 @@ def release(kubeconfig, dags_work):
     progress("the in-cluster DAG repository (scripts/dags-repo), and the DAGs pushed to it")
     rel.git.deploy()
     rel.git.commit({}, "the platform's DAGs")
-    rel.values = ["-f", VALUES_FILE, "--set", "dags.gitSync.repo=git://dags-git-server:9418/dags.git",
-                  "--set", "dags.gitSync.ref=main", *hostpath_values(HOSTPATH_ROOT)]
+    rel.values = ["-f", VALUES_FILE, "--set", "dags.gitBundle.repo=git://dags-git-server:9418/dags.git",
+                  "--set", "dags.gitBundle.ref=main", *hostpath_values(HOSTPATH_ROOT)]
     # beside a `make up` release, which has the values file's NodePort for its UI
     rel.values += ["--set", f"airflow.apiServer.service.nodePort={E2E_NODE_PORT}"]
     if METADATA_STANDIN:

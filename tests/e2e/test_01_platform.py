@@ -1,4 +1,5 @@
-"""The platform on a real cluster: install, helm test, the DAG end to end, git-sync, upgrade.
+"""The platform on a real cluster: install, helm test, the DAG end to end, DAGs from git (the
+versioned DAG bundle, and git-sync), upgrade.
 
 The tests run in file order and share one release (module fixtures in conftest.py).
 """
@@ -12,7 +13,17 @@ import pytest
 import requests
 
 from scripts.run_timeline import build_timeline, render
-from tests.e2e.cluster import DAG_ID, E2E_NODE_PORT, FULLNAME, RELEASE, TASKS, Airflow, on_local_node, progress
+from tests.e2e.cluster import (
+    DAG_ID,
+    E2E_NODE_PORT,
+    FULLNAME,
+    RELEASE,
+    TASKS,
+    Airflow,
+    on_local_node,
+    progress,
+    wait_until,
+)
 from tests.e2e.conftest import FIGURES, REPORTS
 from tests.e2e.rankings import assert_matches_independent_ranking, ranking_rows
 
@@ -82,9 +93,21 @@ def test_timeline_of_the_first_run(release, airflow):
     FIGURES["queued_to_task_container_started_s"] = figures["queued_to_task_container_started_s"]
     assert [t.task_id for t in timeline.tasks] == list(TASKS)
     for task in timeline.tasks:
-        missing = [p for p in ("queued", "worker pod scheduled", "worker container started", "task started",
-                               "task pod scheduled", "task container started", "task container last output",
-                               "pod end seen", "ended") if p not in task.phases]
+        missing = [
+            p
+            for p in (
+                "queued",
+                "worker pod scheduled",
+                "worker container started",
+                "task started",
+                "task pod scheduled",
+                "task container started",
+                "task container last output",
+                "pod end seen",
+                "ended",
+            )
+            if p not in task.phases
+        ]
         assert not missing, f"{task.task_id}: the timeline lacks {missing}"
         assert task.gap("queued", "ended") > 0
 
@@ -101,24 +124,91 @@ def test_rerunning_a_date_keeps_the_row_count(airflow, rankings_db):
 
 
 PROBE_DAG = '''
-"""Written by the end-to-end suite: proves git-sync delivers new DAGs."""
+"""Written by the end-to-end suite: proves {source} delivers new DAGs."""
 import pendulum
 from container_tasks import pipeline_setting, pipeline_task
 
 from airflow.sdk import DAG
 
-with DAG(dag_id="e2e_git_sync_probe", schedule=None, start_date=pendulum.datetime(2019, 1, 1, tz="UTC")):
+with DAG(dag_id="{dag_id}", schedule=None, start_date=pendulum.datetime(2019, 1, 1, tz="UTC")):
     pipeline_task(task_id="probe", image=pipeline_setting("MOVIELENS_FETCH_IMAGE"), arguments=["--help"])
 '''
 
 
-def test_git_sync_delivers_a_new_dag(release, airflow):
-    release.git.commit({"dags/e2e_git_sync_probe.py": PROBE_DAG}, "add a probe DAG")
-    seconds = airflow.wait_for_dag("e2e_git_sync_probe", timeout=180)
+def test_the_dag_repository_delivers_a_new_dag(release, airflow):
+    dag_id = "e2e_dag_bundle_probe"
+    release.git.commit(
+        {f"dags/{dag_id}.py": PROBE_DAG.format(source="the git DAG bundle", dag_id=dag_id)}, "add a probe DAG"
+    )
+    seconds = airflow.wait_for_dag(dag_id, timeout=180)
     FIGURES["git_commit_to_dag_visible_s"] = round(seconds, 1)
-    progress(f"new DAG visible {seconds:.1f} s after the commit (sync period 5 s, refresh 10 s)")
-    _, run_seconds = airflow.run_dag("e2e_git_sync_probe", "2019-06-01T00:00:00Z", timeout=600)
+    progress(f"new DAG visible {seconds:.1f} s after the commit (bundle refresh 5 s, folder refresh 10 s)")
+    _, run_seconds = airflow.run_dag(dag_id, "2019-06-01T00:00:00Z", timeout=600)
     FIGURES["probe_dag_run_s"] = round(run_seconds, 1)
+
+
+VERSIONED_DAG = '''
+"""Written by the end-to-end suite: a run keeps the DAG version it started with."""
+import time
+
+import pendulum
+
+from airflow.sdk import DAG, Variable, task
+
+VERSION = "{version}"
+
+with DAG(dag_id="e2e_dag_version_probe", schedule=None, start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
+         description=f"DAG file {{VERSION}}"):
+
+    @task
+    def hold():
+        """Waits until the suite has pushed the next version of this file."""
+        deadline = time.monotonic() + 600
+        while Variable.get("e2e_dag_version_probe_go", default=None) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the suite never set e2e_dag_version_probe_go")
+            time.sleep(1)
+
+    @task
+    def report():
+        print(f"this task ran DAG file {{VERSION}}")
+
+    hold() >> report()
+'''
+
+
+def test_a_run_keeps_the_dag_version_it_started_with(release, airflow):
+    """Issue 10: a push during a run does not change the code of its later tasks; the next run
+    uses the new code; both versions stay listed (the UI reads the same API)."""
+    dag_id, go = "e2e_dag_version_probe", "/variables/e2e_dag_version_probe_go"
+    airflow.request("DELETE", go)
+    first = release.git.commit({"dags/e2e_dag_version_probe.py": VERSIONED_DAG.format(version="v1")}, "probe v1")
+    airflow.wait_for_dag(dag_id, timeout=180)
+    old_run = airflow.trigger(dag_id, "2019-07-01T00:00:00Z")
+    airflow.wait_for_task(dag_id, old_run, "hold", ["running"])
+
+    second = release.git.commit({"dags/e2e_dag_version_probe.py": VERSIONED_DAG.format(version="v2")}, "probe v2")
+    versions = wait_until(
+        "version 2 of the DAG parsed",
+        lambda: (v := airflow.get(f"/dags/{dag_id}/dagVersions")["dag_versions"]) and len(v) >= 2 and v,
+        180,
+    )
+    assert [(v["version_number"], v["bundle_name"], v["bundle_version"]) for v in versions] == [
+        (1, "dags", first),
+        (2, "dags", second),
+    ]
+    airflow.call("POST", "/variables", {"key": go.rsplit("/", 1)[1], "value": "go"})
+
+    airflow.wait_for_run(dag_id, old_run, timeout=300)
+    new_run, _ = airflow.run_dag(dag_id, "2019-07-02T00:00:00Z", timeout=300)
+    for run_id, commit, text in ((old_run, first, "v1"), (new_run, second, "v2")):
+        assert airflow.get(f"/dags/{dag_id}/dagRuns/{run_id}")["bundle_version"] == commit, run_id
+        report = airflow.task_instances(dag_id, run_id)["report"]
+        assert report["dag_version"]["bundle_version"] == commit, run_id
+        log = airflow.task_log(dag_id, run_id, "report")
+        assert f"this task ran DAG file {text}" in log, f"{run_id}: {log[-2000:]}"
+    airflow.request("DELETE", go)
+    progress(f"run {old_run} kept {first[:8]} through a push; {new_run} ran {second[:8]}")
 
 
 def test_upgrade_keeps_secrets_and_data(release, airflow, rankings_db):
@@ -139,3 +229,36 @@ def test_upgrade_keeps_secrets_and_data(release, airflow, rankings_db):
     _, run_seconds = fresh.run_dag(DAG_ID, logical_date)
     FIGURES["dag_run_after_upgrade_s"] = round(run_seconds, 1)
     assert ranking_rows(rankings_db, day), "the run after the upgrade should load its day"
+
+
+def test_git_sync_still_delivers_dags(release, airflow):
+    """git-sync, the unversioned way to follow a repository (a sidecar of the dag-processor, an
+    init container of the worker pods): switched on, it serves a new DAG and runs it; then the
+    release goes back to the bundle."""
+    dag_id = "e2e_git_sync_probe"
+    progress("helm upgrade to git-sync")
+    release.install(
+        "--set",
+        "dags.gitBundle.enabled=false",
+        "--set",
+        "dags.gitSync.enabled=true",
+        "--set",
+        "dags.gitSync.repo=git://dags-git-server:9418/dags.git",
+        "--set",
+        "dags.gitSync.period=5s",
+    )
+    dag_processor = release.component_pods("dag-processor")[0]
+    assert "git-sync" in [c["name"] for c in dag_processor["spec"]["containers"]]
+    release.git.commit({f"dags/{dag_id}.py": PROBE_DAG.format(source="git-sync", dag_id=dag_id)}, "add a probe DAG")
+    fresh_client(release).wait_for_dag(dag_id, timeout=180)
+    fresh_client(release).run_dag(dag_id, "2019-06-01T00:00:00Z", timeout=600)
+    progress("helm upgrade back to the git DAG bundle")
+    release.install()
+    fresh_client(release).run_dag(DAG_ID, "2019-04-16T00:00:00Z")
+
+
+def fresh_client(release) -> Airflow:
+    """A client of the api-server after an upgrade restarted it."""
+    release.settle("api-server")
+    password = release.secret(f"{FULLNAME}-airflow")["admin-password"]
+    return Airflow(release.service(f"{FULLNAME}-api-server", 8080), password)
