@@ -173,3 +173,33 @@ def test_missing_tools_are_listed_together(tmp_path):
     result = check(tools(tmp_path, without=("kind", "helm")))
     assert result.returncode == 1
     assert "missing: kind helm. Install them first" in result.stderr
+
+
+def e2e_kubeconfig(tmp_path: Path, clusters: str | None) -> subprocess.CompletedProcess:
+    """scripts/kind/e2e-kubeconfig.sh with a stand-in kind that knows CLUSTERS (None: no kind)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    if clusters is not None:
+        stub(bin_dir, "kind", f'''case "$1 $2" in
+  "get clusters") printf '%s\\n' {clusters} ;;
+  "get kubeconfig") echo "kubeconfig of $4" ;;
+esac
+''')
+    path = f"{bin_dir}:/usr/bin:/bin"
+    return subprocess.run([str(ROOT / "scripts" / "kind" / "e2e-kubeconfig.sh"), str(tmp_path / "work")],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "PATH": path})
+
+
+def test_make_e2e_finds_the_kind_cluster_of_make_up(tmp_path):
+    result = e2e_kubeconfig(tmp_path, "other movielens")
+    assert result.returncode == 0, result.stderr
+    config = Path(result.stdout.strip())
+    assert config == tmp_path / "work" / "kind-kubeconfig"
+    assert config.read_text() == "kubeconfig of movielens\n"
+
+
+@pytest.mark.parametrize("clusters", [None, "", "other"])
+def test_make_e2e_without_that_kind_cluster_prints_nothing(tmp_path, clusters):
+    result = e2e_kubeconfig(tmp_path, clusters)
+    assert (result.returncode, result.stdout) == (0, "")
+    assert not (tmp_path / "work" / "kind-kubeconfig").exists()
