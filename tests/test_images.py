@@ -98,12 +98,17 @@ def test_airflow_image_is_pinned_like_the_development_environment():
             frozen[name.lower().replace("_", "-")] = pinned
     assert wanted == {"apache-airflow[mysql,postgres,statsd]": "3.3.2",
                       "apache-airflow-providers-cncf-kubernetes": "10.25.0",
-                      "apache-airflow-providers-fab": "3.10.2"}
+                      "apache-airflow-providers-fab": "3.10.2",
+                      "apache-airflow-providers-git": "1.0.1"}
     # the FAB provider and its Flask stack: the chart's default auth manager, and the user sync
     # that tests/test_sync_fab_users.py runs with the development environment's copy
     for name in ("apache-airflow", "apache-airflow-providers-cncf-kubernetes", "kubernetes",
                  "apache-airflow-providers-fab", "flask-appbuilder", "flask", "werkzeug", "sqlalchemy"):
         assert frozen[name] == version(name), f"the image's {name} differs from the one the tests run"
+    # the git DAG bundle, which tests/test_dag_bundle.py runs with the development environment's copy
+    for name in ("apache-airflow-providers-git", "gitpython"):
+        assert frozen[name] == version(name), f"the image's {name} differs from the one the tests run"
+    assert re.search(r"apt-get install [^\n]*\bgit\b", (image / "Dockerfile").read_text()), "GitPython needs git"
     assert {"mysqlclient", "aiomysql", "apache-airflow-providers-mysql"} <= set(frozen)
     # PostgreSQL for the metadata, sync and async drivers (Airflow derives postgresql+asyncpg://)
     assert {"psycopg2-binary", "asyncpg", "apache-airflow-providers-postgres"} <= set(frozen)

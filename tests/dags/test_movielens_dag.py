@@ -202,10 +202,14 @@ def test_parsing_reads_no_airflow_variables(monkeypatch):
     assert load_dagbag().import_errors == {}
 
 
-@pytest.mark.parametrize(("module", "constant"), [("test_01_platform.py", "PROBE_DAG"),
-                                                  ("test_15_fault_task_oom.py", "OOM_DAG")])
-def test_the_end_to_end_probe_dags_parse(tmp_path, module, constant):
-    """The DAGs the end-to-end suite commits use container_tasks as it is today."""
+@pytest.mark.parametrize(("module", "constant", "fields"), [
+    ("test_01_platform.py", "PROBE_DAG", {"source": "git-sync", "dag_id": "e2e_git_sync_probe"}),
+    ("test_01_platform.py", "VERSIONED_DAG", {"version": "v1"}),
+    ("test_15_fault_task_oom.py", "OOM_DAG", None),
+])
+def test_the_end_to_end_probe_dags_parse(tmp_path, module, constant, fields):
+    """The DAGs the end-to-end suite commits (templates filled as the suite fills them) use
+    container_tasks and Airflow as they are today."""
     import ast
     import shutil
 
@@ -215,7 +219,7 @@ def test_the_end_to_end_probe_dags_parse(tmp_path, module, constant):
     source = next(ast.literal_eval(node.value) for node in tree.body
                   if isinstance(node, ast.Assign) and [t.id for t in node.targets] == [constant])
     shutil.copy(DAGS / "container_tasks.py", tmp_path)
-    (tmp_path / "probe.py").write_text(source)
+    (tmp_path / "probe.py").write_text(source.format(**fields) if fields is not None else source)
     bag = BundleDagBag(dag_folder=str(tmp_path), bundle_path=tmp_path)
     assert bag.import_errors == {}
     assert len(bag.dags) == 1
