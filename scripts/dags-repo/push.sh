@@ -34,4 +34,4 @@ for _ in $(seq 1 50); do
 done
 git -C "$REPO_DIR" push --quiet --force "$url" HEAD:refs/heads/main \
   || die "git push to the DAG repository failed (kubectl -n $NAMESPACE logs deploy/dags-git-server)"
-step "pushed $branch ($commit) to the DAG repository's main in $NAMESPACE; git-sync follows within its period"
+step "pushed $branch ($commit) to the DAG repository's main in $NAMESPACE; Airflow fetches it within dags.gitBundle.refreshInterval (git-sync: its period)"
