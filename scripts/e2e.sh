@@ -3,10 +3,11 @@
 # With KUBECONFIG set it runs on that cluster (kind: `make up` has loaded the images).
 # Without, it uses the cluster `make up` left: the local node, or the kind cluster (with
 # values/kind.yaml); the suite's release lives in its own namespace and NodePort beside the
-# `make up` release, and the cluster stays up. With neither, it brings up the offline node of
-# scripts/local-cluster with every image built from Debian's archive and PyPI
-# (node-up.sh), runs the suite and takes the node down again (E2E_KEEP_CLUSTER=1 keeps it). Arguments, if any, replace tests/e2e as what pytest
-# runs: scripts/e2e.sh tests/e2e/test_18_fault_uninstall_reinstall.py
+# `make up` release, and the cluster stays up. With neither, it brings up the offline node
+# of scripts/local-cluster with every image built from Debian's archive and PyPI
+# (node-up.sh), runs the suite and takes the node down again (E2E_KEEP_CLUSTER=1 keeps it).
+# Arguments, if any, replace tests/e2e as what pytest runs:
+#   scripts/e2e.sh tests/e2e/test_18_fault_uninstall_reinstall.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib.sh
@@ -19,14 +20,16 @@ node=scripts/local-cluster/cluster.sh
 
 own_node=false
 E2E_SETUP_FIGURES="{}"
-if [ -z "${KUBECONFIG:-}" ] && ! "$node" status >/dev/null 2>&1 \
+node_up=false
+[ -z "${KUBECONFIG:-}" ] && "$node" status >/dev/null 2>&1 && node_up=true
+if [ -z "${KUBECONFIG:-}" ] && [ "$node_up" = false ] \
   && kind_config=$(scripts/kind/e2e-kubeconfig.sh "$work") && [ -n "$kind_config" ]; then
   step "using the kind cluster of make up (${KIND_CLUSTER_NAME:-movielens}) with values/kind.yaml"
   KUBECONFIG=$kind_config
   export E2E_VALUES=${E2E_VALUES:-$PWD/values/kind.yaml}
 fi
 if [ -z "${KUBECONFIG:-}" ]; then
-  if "$node" status >/dev/null 2>&1; then
+  if [ "$node_up" = true ]; then
     warn "using the local node that is already up: the suite's release requests about 1 CPU beside any \
 release there (on 2 cores, make down first)"
   else

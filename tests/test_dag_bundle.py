@@ -68,6 +68,15 @@ def repo_url(tmp_path):
     server.communicate(timeout=10)
 
 
+@pytest.fixture
+def work(tmp_path) -> Path:
+    """An empty working copy on branch main, pushed to the server by push()."""
+    path = tmp_path / "work"
+    path.mkdir()
+    git("init", "-q", "-b", "main", cwd=path)
+    return path
+
+
 def push(work: Path, url: str, text: str) -> str:
     (work / "dags").mkdir(parents=True, exist_ok=True)
     (work / "dags" / "probe.py").write_text(text)
@@ -77,17 +86,22 @@ def push(work: Path, url: str, text: str) -> str:
     return git("rev-parse", "HEAD", cwd=work).stdout.strip()
 
 
-def chart_bundle_env(url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The dag-processor's bundle settings and environment, as the chart renders them."""
-    docs = render(files=["local-node.yaml"], sets=[f"dags.gitBundle.repo={url}"])
+BUNDLE_LIST = "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"
+
+
+def chart_bundle_env(tmp_path: Path, *sets: str, **extra: str) -> dict[str, str]:
+    """The dag-processor's bundle settings and environment, as the chart renders them for
+    values/local-node.yaml with SETS; a variable the pod reads from a Secret comes in EXTRA,
+    as Kubernetes would fill it from the Secret."""
+    docs = render(files=["local-node.yaml"], sets=list(sets))
     cfg = airflow_cfg(docs)["dag_processor"]
     pod_env = env_values(container(component(docs, "dag-processor"), "dag-processor"))
     return {
         **os.environ,
-        "AIRFLOW_CONN_GIT_DAGS": pod_env["AIRFLOW_CONN_GIT_DAGS"],
+        **{name: value for name, value in pod_env.items() if name.startswith("AIRFLOW_CONN_")},
         "AIRFLOW_HOME": str(tmp_path / "home"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path}/airflow.db",
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": cfg["dag_bundle_config_list"],
+        BUNDLE_LIST: cfg["dag_bundle_config_list"],
         # the chart's path is the pods' /tmp; here, this test's own folder
         "AIRFLOW__DAG_PROCESSOR__BUNDLE_STORAGE_PATH": str(tmp_path / "bundles"),
         **extra,
@@ -108,12 +122,9 @@ def bundle_at(env: dict[str, str], version: str = "") -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_a_run_gets_the_commit_it_recorded_after_the_branch_moved(repo_url, tmp_path):
-    work = tmp_path / "work"
-    work.mkdir()
-    git("init", "-q", "-b", "main", cwd=work)
+def test_a_run_gets_the_commit_it_recorded_after_the_branch_moved(repo_url, work, tmp_path):
     first = push(work, repo_url, "VERSION = 1\n")
-    env = chart_bundle_env(repo_url, tmp_path)
+    env = chart_bundle_env(tmp_path, f"dags.gitBundle.repo={repo_url}")
 
     tracking = bundle_at(env)
     assert (tracking["version"], tracking["dag"]) == (first, "VERSION = 1\n")
@@ -126,32 +137,20 @@ def test_a_run_gets_the_commit_it_recorded_after_the_branch_moved(repo_url, tmp_
     assert bundle_at(env, second)["dag"] == "VERSION = 2\n"
 
 
-def test_a_fresh_pod_fetches_a_recorded_commit(repo_url, tmp_path):
+def test_a_fresh_pod_fetches_a_recorded_commit(repo_url, work, tmp_path):
     """A worker pod starts with an empty /tmp: it clones, then checks out the run's commit."""
-    work = tmp_path / "work"
-    work.mkdir()
-    git("init", "-q", "-b", "main", cwd=work)
     first = push(work, repo_url, "VERSION = 1\n")
     push(work, repo_url, "VERSION = 2\n")
-    assert bundle_at(chart_bundle_env(repo_url, tmp_path), first)["dag"] == "VERSION = 1\n"
+    env = chart_bundle_env(tmp_path, f"dags.gitBundle.repo={repo_url}")
+    assert bundle_at(env, first)["dag"] == "VERSION = 1\n"
 
 
-def test_the_connection_from_its_secret_is_used(repo_url, tmp_path):
-    work = tmp_path / "work"
-    work.mkdir()
-    git("init", "-q", "-b", "main", cwd=work)
+def test_the_connection_from_its_secret_is_used(repo_url, work, tmp_path):
     first = push(work, repo_url, "VERSION = 1\n")
-    cfg = airflow_cfg(
-        render(
-            files=["local-node.yaml"],
-            sets=["dags.gitBundle.repo=git://wrong.invalid/x.git", "dags.gitBundle.connectionSecret=dags-repo"],
-        )
-    )
-    # the connection's host names the repository when the values' URL is wrong: proof it is read
-    kwargs = json.loads(cfg["dag_processor"]["dag_bundle_config_list"])[0]["kwargs"]
-    kwargs.pop("repo_url")
-    env = chart_bundle_env(repo_url, tmp_path, AIRFLOW_CONN_GIT_DAGS=json.dumps({"conn_type": "git", "host": repo_url}))
-    env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
-        [{"name": "dags", "classpath": "airflow.providers.git.bundles.git.GitDagBundle", "kwargs": kwargs}]
-    )
+    env = chart_bundle_env(tmp_path, "dags.gitBundle.connectionSecret=dags-repo",
+                           AIRFLOW_CONN_GIT_DAGS=json.dumps({"conn_type": "git", "host": repo_url}))
+    # without repo_url the repository is the connection's host: proof the chart's connection is read
+    bundles = json.loads(env[BUNDLE_LIST])
+    del bundles[0]["kwargs"]["repo_url"]
+    env[BUNDLE_LIST] = json.dumps(bundles)
     assert bundle_at(env)["version"] == first

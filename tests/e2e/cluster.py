@@ -222,6 +222,12 @@ class Release:
             return pods and all(not p["metadata"].get("deletionTimestamp") and ready(p) for p in pods)
         wait_until(f"{component} pods ready", settled, timeout)
 
+    def admin_airflow(self) -> Airflow:
+        """A client of the api-server as the admin, over a new port-forward (after an upgrade
+        restarted the api-server, settle it first)."""
+        password = self.secret(f"{FULLNAME}-airflow")["admin-password"]
+        return Airflow(self.service(f"{FULLNAME}-api-server", 8080), password)
+
     def service(self, name: str, port: int) -> ForwardedService:
         svc = ForwardedService(self, name, port)
         self.services.append(svc)

@@ -33,7 +33,6 @@ from tests.e2e.cluster import (
     FULLNAME,
     RELEASE,
     ROOT,
-    Airflow,
     GitRepo,
     Health,
     Release,
@@ -166,8 +165,7 @@ def health(release):
 
 @pytest.fixture(scope="session")
 def airflow(release):
-    service = release.service(f"{FULLNAME}-api-server", 8080)
-    return Airflow(service, release.secret(f"{FULLNAME}-airflow")["admin-password"])
+    return release.admin_airflow()
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ from tests.e2e.cluster import (
     FULLNAME,
     RELEASE,
     TASKS,
-    Airflow,
     on_local_node,
     progress,
     wait_until,
@@ -224,7 +223,7 @@ def test_upgrade_keeps_secrets_and_data(release, airflow, rankings_db):
     assert ranking_rows(rankings_db, FIRST_RUN[1]) == rows_before
 
     release.settle("api-server")
-    fresh = Airflow(release.service(f"{FULLNAME}-api-server", 8080), secrets_before["airflow"]["admin-password"])
+    fresh = release.admin_airflow()
     logical_date, day, _ = UPGRADE_RUN
     _, run_seconds = fresh.run_dag(DAG_ID, logical_date)
     FIGURES["dag_run_after_upgrade_s"] = round(run_seconds, 1)
@@ -250,15 +249,11 @@ def test_git_sync_still_delivers_dags(release, airflow):
     dag_processor = release.component_pods("dag-processor")[0]
     assert "git-sync" in [c["name"] for c in dag_processor["spec"]["containers"]]
     release.git.commit({f"dags/{dag_id}.py": PROBE_DAG.format(source="git-sync", dag_id=dag_id)}, "add a probe DAG")
-    fresh_client(release).wait_for_dag(dag_id, timeout=180)
-    fresh_client(release).run_dag(dag_id, "2019-06-01T00:00:00Z", timeout=600)
+    release.settle("api-server")
+    fresh = release.admin_airflow()
+    fresh.wait_for_dag(dag_id, timeout=180)
+    fresh.run_dag(dag_id, "2019-06-01T00:00:00Z", timeout=600)
     progress("helm upgrade back to the git DAG bundle")
     release.install()
-    fresh_client(release).run_dag(DAG_ID, "2019-04-16T00:00:00Z")
-
-
-def fresh_client(release) -> Airflow:
-    """A client of the api-server after an upgrade restarted it."""
     release.settle("api-server")
-    password = release.secret(f"{FULLNAME}-airflow")["admin-password"]
-    return Airflow(release.service(f"{FULLNAME}-api-server", 8080), password)
+    release.admin_airflow().run_dag(DAG_ID, "2019-04-16T00:00:00Z")
