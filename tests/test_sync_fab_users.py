@@ -148,4 +148,4 @@ def test_the_wait_outlasts_a_database_not_migrated_yet(tmp_path):
     empty.mkdir()
     result = wait_for(empty, "admin", 3)
     assert result.returncode != 0
-    assert "has not made FAB user 'admin' within 3 s (OperationalError" in result.stderr
+    assert "has not made FAB user 'admin' within 3 s (no table ab_user yet)" in result.stderr

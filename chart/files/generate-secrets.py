@@ -1,6 +1,6 @@
 """Create the chart's generated Secrets inside the cluster, each only if it is absent.
 
-A pre-install and pre-upgrade hook of the chart runs this, so generated passwords and keys
+The chart's Job runs this (and, on a first install, its pre-install hook), so generated passwords and keys
 never appear in rendered manifests, Helm's release history or a GitOps tool's diff, and two
 renders of the chart are identical. A Secret that exists is kept as it is (a key it lacks is
 added); copies in other namespaces are made from the first. Values are never printed.
@@ -69,13 +69,13 @@ def encoded(data: dict[str, str]) -> dict[str, str]:
     return {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
 
 
-def main() -> int:
-    from kubernetes import client, config
+class Conflict(Exception):
+    """Another run of this program made a Secret between our read and our create."""
+
+
+def read_existing(api, spec: list[dict]) -> dict[tuple[str, str], dict[str, str]]:
     from kubernetes.client.exceptions import ApiException
 
-    spec = json.loads(os.environ["GENERATE_SECRETS"])
-    config.load_incluster_config()
-    api = client.CoreV1Api()
     existing = {}
     for item in spec:
         for namespace in item["namespaces"]:
@@ -87,8 +87,14 @@ def main() -> int:
                 continue
             existing[(namespace, item["name"])] = {
                 k: base64.b64decode(v).decode() for k, v in (found.data or {}).items()}
+    return existing
+
+
+def write(api, spec: list[dict], writes) -> None:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
     by_name = {item["name"]: item for item in spec}
-    writes = plan(spec, existing)
     for verb, namespace, name, data in writes:
         item = by_name[name]
         if verb == "create":
@@ -96,11 +102,38 @@ def main() -> int:
                 metadata=client.V1ObjectMeta(name=name, namespace=namespace, labels=item.get("labels"),
                                              annotations=item.get("annotations")),
                 type="Opaque", data=encoded(data))
-            api.create_namespaced_secret(namespace, body)
+            try:
+                api.create_namespaced_secret(namespace, body)
+            except ApiException as error:
+                if error.status == 409:
+                    raise Conflict(f"{namespace}/{name}") from None
+                raise
             print(f"created Secret {namespace}/{name} (keys: {', '.join(sorted(data))})", flush=True)
         else:
             api.patch_namespaced_secret(name, namespace, {"data": encoded(data)})
             print(f"added keys to Secret {namespace}/{name}: {', '.join(sorted(data))}", flush=True)
+
+
+def main() -> int:
+    from kubernetes import client, config
+
+    spec = json.loads(os.environ["GENERATE_SECRETS"])
+    config.load_incluster_config()
+    api = client.CoreV1Api()
+    # The install hook and the Job can run at once (a `helm template | kubectl apply`
+    # applies both): both write in the plan's order, so the one that loses a create has
+    # written nothing the winner's Secrets disagree with; it reads again and completes.
+    for _attempt in range(5):
+        existing = read_existing(api, spec)
+        writes = plan(spec, existing)
+        try:
+            write(api, spec, writes)
+            break
+        except Conflict as conflict:
+            print(f"Secret {conflict} was made by another run meanwhile: reading again", flush=True)
+    else:
+        print("error: the Secrets kept changing under this run (5 tries); run the Job again", file=sys.stderr)
+        return 1
     for item in spec:
         for namespace in item["namespaces"]:
             if (namespace, item["name"]) in existing and not any(

@@ -8,23 +8,24 @@ import os
 import sys
 import time
 
-from airflow.configuration import conf
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
-engine = create_engine(conf.get("database", "sql_alchemy_conn"))
+# the chart's env, not airflow.configuration: importing Airflow costs seconds of CPU
+engine = create_engine(os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
 username = os.environ["ADMIN_USERNAME"]
 deadline = time.monotonic() + int(os.environ["WAIT_SECONDS"])
 last = "no answer yet"
 while time.monotonic() < deadline:
     try:
         with engine.connect() as connection:
-            found = connection.execute(text("SELECT 1 FROM ab_user WHERE username = :username"),
-                                       {"username": username}).first()
+            # the table first: a query of a missing table is an error in the server's log
+            found = inspect(connection).has_table("ab_user") and connection.execute(
+                text("SELECT 1 FROM ab_user WHERE username = :username"), {"username": username}).first()
         if found:
             print(f"FAB user {username!r} exists: the migration Job has made the roles and users")
             sys.exit(0)
-        last = f"no user {username!r} yet"
-    except Exception as error:  # the table may not exist yet: the Job is still migrating
+        last = f"no user {username!r} yet" if found is None else "no table ab_user yet"
+    except Exception as error:  # the database not answering yet
         last = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
     time.sleep(2)
 sys.exit(f"the migration Job has not made FAB user {username!r} within {os.environ['WAIT_SECONDS']} s ({last}); "

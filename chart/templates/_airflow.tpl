@@ -12,6 +12,7 @@ the helm test call it there. */}}
 {{- end -}}
 
 {{- define "platform.authDir" -}}/opt/airflow/auth{{- end -}}
+{{- define "platform.pythonStartupDir" -}}/opt/airflow/python-startup{{- end -}}
 {{- define "platform.podTemplatePath" -}}/opt/airflow/pod_templates/pod_template.yaml{{- end -}}
 
 {{/* airflow.cfg: the chart's settings merged with .Values.airflow.config (the user's win). */}}
@@ -189,6 +190,10 @@ remote logging connection from its Secret. */}}
   value: "0"
 - name: AIRFLOW_HOME
   value: /opt/airflow
+{{- if .Values.airflow.freezeGcAtFork }}
+- name: PYTHONPATH
+  value: {{ include "platform.pythonStartupDir" . }}
+{{- end }}
 - name: AIRFLOW__CORE__FERNET_KEY
   valueFrom:
     secretKeyRef:
@@ -242,6 +247,12 @@ through the execution API). */}}
   mountPath: /tmp
 - name: logs
   mountPath: /opt/airflow/logs
+{{- if .Values.airflow.freezeGcAtFork }}
+- name: config
+  mountPath: {{ include "platform.pythonStartupDir" . }}/sitecustomize.py
+  subPath: sitecustomize.py
+  readOnly: true
+{{- end }}
 {{- end -}}
 
 {{- define "platform.airflowBaseVolumes" -}}
@@ -259,10 +270,13 @@ through the execution API). */}}
 {{- end }}
 {{- end -}}
 
-{{/* Init container of every long-running component: wait for the migration Job. */}}
+{{/* Init container of every long-running component: wait for the migration Job
+(files/wait-for-migrations.py: `airflow db check-migrations` without importing Airflow). */}}
 {{- define "platform.waitForMigrationsContainer" -}}
 {{- include "platform.metadataInitContainer" (dict "root" . "name" "wait-for-migrations"
-  "args" (list "bash" "-c" (printf "exec airflow db check-migrations --migration-wait-timeout=%v" .Values.airflow.migrationWaitTimeout))) -}}
+  "args" (list "python" "-c" (.Files.Get "files/wait-for-migrations.py"))
+  "env" (list (dict "name" "FAB" "value" (ternary "true" "false" (eq .Values.airflow.authManager "fab")))
+              (dict "name" "MIGRATION_WAIT_SECONDS" "value" (toString .Values.airflow.migrationWaitTimeout)))) -}}
 {{- end -}}
 
 {{/* An Airflow init container that reads the metadata database: airflow.cfg, the metadata
@@ -298,11 +312,19 @@ connection and the extra environment, read-only. Usage: include "platform.metada
               (dict "name" "WAIT_SECONDS" "value" (toString .Values.airflow.migrationWaitTimeout)))) -}}
 {{- end -}}
 
-{{/* Liveness of the dag-processor and the triggerer: their job's heartbeat. Usage: include ... "TriggererJob" */}}
+{{/* Liveness of the dag-processor and the triggerer: their job's heartbeat, checked by
+files/check-job-heartbeat.py (`airflow jobs check --local` without importing Airflow), or by
+that command where [core] hostname_callable is set. Usage: include ... (dict "root" $ "jobType" "TriggererJob") */}}
 {{- define "platform.jobLivenessProbe" -}}
+{{- $config := .root.Values.airflow.config -}}
+{{- $threshold := ternary (dig "triggerer" "triggerer_health_check_threshold" "30" $config) (dig "dag_processor" "health_check_threshold" "30" $config) (eq .jobType "TriggererJob") -}}
 livenessProbe:
   exec:
-    command: ["bash", "-c", "airflow jobs check --job-type {{ . }} --local"]
+    {{- if dig "core" "hostname_callable" "" $config }}
+    command: ["bash", "-c", "airflow jobs check --job-type {{ .jobType }} --local"]
+    {{- else }}
+    command: ["python", "-c", {{ .root.Files.Get "files/check-job-heartbeat.py" | quote }}, {{ .jobType | quote }}, {{ toString $threshold | quote }}]
+    {{- end }}
   initialDelaySeconds: 60
   periodSeconds: 60
   timeoutSeconds: 45

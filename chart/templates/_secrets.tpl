@@ -68,3 +68,69 @@ object, namespace -> names. */}}
 {{- end -}}
 {{- toJson $byNamespace -}}
 {{- end -}}
+
+{{/* The generator's pod, for the Job and the install hook.
+Usage: include "platform.generateSecretsPodTemplate" (dict "root" $ "serviceAccountName" NAME) */}}
+{{- define "platform.generateSecretsPodTemplate" -}}
+{{- $root := .root -}}
+metadata:
+  labels:
+    {{- include "platform.labels" (dict "root" $root "component" "secrets") | nindent 4 }}
+spec:
+  restartPolicy: OnFailure
+  serviceAccountName: {{ .serviceAccountName }}
+  automountServiceAccountToken: true
+  securityContext:
+    {{- include "platform.podSecurityContext" (dict "uid" $root.Values.airflow.uid "gid" $root.Values.airflow.gid) | nindent 4 }}
+  {{- include "platform.jobScheduling" $root | nindent 2 }}
+  containers:
+    - name: generate-secrets
+      {{- include "platform.airflowImage" $root | nindent 6 }}
+      args: ["python", "-c", {{ $root.Files.Get "files/generate-secrets.py" | quote }}]
+      env:
+        - name: GENERATE_SECRETS
+          value: {{ include "platform.generatedSecretsPlan" $root | quote }}
+      resources:
+        {{- toYaml $root.Values.airflow.initResources | nindent 8 }}
+      securityContext:
+        {{- include "platform.containerSecurityContext" (dict "readOnly" true) | nindent 8 }}
+      volumeMounts:
+        - name: tmp
+          mountPath: /tmp
+  volumes:
+    - name: tmp
+      emptyDir: {}
+{{- end -}}
+
+{{/* "true" when the generator can also run as a pre-install hook: there is a plan, and every
+namespace it writes to exists before the release's own objects (the chart creates none of
+them). Then the Secrets exist before any pod reads them, and the pods do not wait in the
+kubelet's 10-15 s retry of a container whose Secret is missing. */}}
+{{- define "platform.secretsInstallHook" -}}
+{{- $plan := include "platform.generatedSecretsPlan" . -}}
+{{- $createsTaskNamespace := and .Values.pipeline.createNamespace (ne (include "platform.taskNamespace" .) .Release.Namespace) -}}
+{{- if and (ne $plan "[]") (not $createsTaskNamespace) -}}true{{- end -}}
+{{- end -}}
+
+{{/* The install hook's objects: made in weight order before the release's, deleted once the
+hook has succeeded (and before a new one is made). Usage: include ... WEIGHT */}}
+{{- define "platform.secretsInstallHookAnnotations" -}}
+helm.sh/hook: pre-install
+helm.sh/hook-weight: {{ . | quote }}
+helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+{{- end -}}
+
+{{/* What the generator may do in a namespace: create Secrets, and read and complete those of
+its plan (names). Kubernetes cannot limit "create" to names (the name is not known when it
+authorizes), so that verb covers the namespace's Secrets. */}}
+{{- define "platform.secretsRoleRules" -}}
+rules:
+  - apiGroups: [""]
+    resources: ["secrets"]
+    verbs: ["create"]
+  - apiGroups: [""]
+    resources: ["secrets"]
+    resourceNames:
+      {{- toYaml . | nindent 6 }}
+    verbs: ["get", "patch"]
+{{- end -}}

@@ -241,12 +241,17 @@ def airflow_cfg(docs: list[dict]) -> dict[str, dict[str, str]]:
 
 def generated_secrets(docs: list[dict]) -> dict[str, dict]:
     """The Secrets the chart's Job makes in the cluster (its plan), by name."""
-    jobs = [d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith(f"{FULLNAME}-secrets-")]
+    jobs = [d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith(f"{FULLNAME}-secrets-")
+            and not is_hook(d)]
     if not jobs:
         return {}
     (job,) = jobs
     env = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
     return {s["name"]: s for s in json.loads(env["GENERATE_SECRETS"])}
+
+
+def is_hook(doc: dict) -> bool:
+    return "helm.sh/hook" in (doc["metadata"].get("annotations") or {})
 
 
 def secret_data(docs: list[dict], name: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ import pytest
 from chart_helpers import (
     AIRFLOW_COMPONENTS,
     FULLNAME,
+    ROOT,
     airflow_cfg,
     component,
     container,
@@ -84,7 +85,7 @@ def test_components_have_probes_and_commands():
     for name, job, flags in (("dag-processor", "DagProcessorJob", ""), ("triggerer", "TriggererJob", "")):
         c = container(component(docs, name), name)
         assert c["args"][-1] == f"exec airflow {name}{flags}"
-        assert f"--job-type {job}" in c["livenessProbe"]["exec"]["command"][-1]
+        assert c["livenessProbe"]["exec"]["command"][-2:] == [job, "30"]  # files/check-job-heartbeat.py
 
 
 def test_the_triggerer_serves_its_logs_only_without_the_shared_logs_volume():
@@ -113,7 +114,9 @@ def test_every_component_waits_for_migrations():
     docs = render()
     for name in AIRFLOW_COMPONENTS:
         init = container(component(docs, name), "wait-for-migrations", init=True)
-        assert init["args"] == ["bash", "-c", "exec airflow db check-migrations --migration-wait-timeout=900"]
+        assert init["args"] == ["python", "-c", (ROOT / "chart" / "files" / "wait-for-migrations.py").read_text()]
+        assert {k: env_values(init)[k] for k in ("FAB", "MIGRATION_WAIT_SECONDS")} == {
+            "FAB": "true", "MIGRATION_WAIT_SECONDS": "900"}
         assert (
             env_of(init)["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]["valueFrom"]["secretKeyRef"]["name"]
             == f"{FULLNAME}-metadata"
@@ -133,7 +136,10 @@ def test_migration_job_is_plain_job_named_by_checksum():
     assert job["metadata"]["name"].startswith(f"{FULLNAME}-migrate-")
     script = container(job, "migrate")["args"][-1].splitlines()
     pools = 'airflow pools set "$POOL_NAME" "$POOL_SLOTS" "the MovieLens pipeline\'s tasks"'
-    assert script[:3] == ["set -e", "airflow db migrate", pools]
+    # with FAB (the default) its users first: the api-server waits for them
+    assert script == ["set -e", "airflow db migrate", 'python -c "$SYNC_FAB_USERS"', pools]
+    simple = migration_jobs(render({"airflow": {"authManager": "simple"}}))[0]
+    assert container(simple, "migrate")["args"][-1].splitlines() == ["set -e", "airflow db migrate", pools]
     assert "ttlSecondsAfterFinished" not in job["spec"]
     # a new image makes a new Job (rerun on upgrade); same values keep the same name
     other = migration_jobs(render({"airflow": {"image": {"tag": "3.3.3"}}}))[0]
@@ -378,3 +384,36 @@ def test_a_base_url_at_the_root_changes_no_path(base_url):
     assert airflow_cfg(docs)["core"]["execution_api_server_url"] == f"http://{FULLNAME}-api-server:8080/execution/"
     api = container(component(docs, "api-server"), "api-server")
     assert api["readinessProbe"]["httpGet"]["path"] == "/api/v2/monitor/health"
+
+
+def test_every_airflow_container_imports_the_fork_memory_hook():
+    docs = render()
+    hook = (ROOT / "chart" / "files" / "sitecustomize.py").read_text()
+    config = find(docs, "ConfigMap", f"{FULLNAME}-config")
+    assert config["data"]["sitecustomize.py"].rstrip("\n") == hook.rstrip("\n")
+    containers = [container(component(docs, name), name) for name in AIRFLOW_COMPONENTS]
+    containers += [container(worker_pod(docs), "base")]
+    containers += [container(migration_jobs(docs)[0], "migrate")]
+    for c in containers:
+        assert env_values(c)["PYTHONPATH"] == "/opt/airflow/python-startup", c["name"]
+        mount = next(m for m in c["volumeMounts"] if m["mountPath"] == "/opt/airflow/python-startup/sitecustomize.py")
+        assert mount == {"name": "config", "mountPath": "/opt/airflow/python-startup/sitecustomize.py",
+                         "subPath": "sitecustomize.py", "readOnly": True}, c["name"]
+    off = render({"airflow": {"freezeGcAtFork": False}})
+    assert "sitecustomize.py" not in find(off, "ConfigMap", f"{FULLNAME}-config")["data"]
+    scheduler = container(component(off, "scheduler"), "scheduler")
+    assert "PYTHONPATH" not in env_values(scheduler)
+    assert not [m for m in scheduler["volumeMounts"] if "python-startup" in m["mountPath"]]
+
+
+def test_dag_processor_and_triggerer_liveness_reads_the_heartbeat_without_airflow():
+    script = (ROOT / "chart" / "files" / "check-job-heartbeat.py").read_text()
+    docs = render({"airflow": {"config": {"triggerer": {"triggerer_health_check_threshold": "45"}}}})
+    for name, job_type, threshold in (("dag-processor", "DagProcessorJob", "30"), ("triggerer", "TriggererJob", "45")):
+        probe = container(component(docs, name), name)["livenessProbe"]
+        assert probe["exec"]["command"] == ["python", "-c", script, job_type, threshold], name
+        assert probe["periodSeconds"] == 60 and probe["failureThreshold"] == 5
+    # a host name Airflow computes otherwise: Airflow's own check
+    custom = render({"airflow": {"config": {"core": {"hostname_callable": "socket.gethostname"}}}})
+    probe = container(component(custom, "triggerer"), "triggerer")["livenessProbe"]
+    assert probe["exec"]["command"] == ["bash", "-c", "airflow jobs check --job-type TriggererJob --local"]

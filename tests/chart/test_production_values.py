@@ -180,7 +180,7 @@ def test_service_accounts_brought_by_the_user():
     ))
     created = {d["metadata"]["name"] for d in find_all(docs, "ServiceAccount")}
     # the chart's Jobs and hooks keep the chart's own
-    assert created == {f"{FULLNAME}-{n}" for n in ("cleanup", "test", "secrets", "statsd")}
+    assert created == {f"{FULLNAME}-{n}" for n in ("cleanup", "test", "secrets", "secrets-install", "statsd")}
     for name in COMPONENTS:
         assert pod_of(docs, name)["spec"]["serviceAccountName"] == f"team-{name}"
     # the chart's Roles are bound to the user's accounts

@@ -16,7 +16,7 @@ def test_roles_are_exact():
     docs = render()
     expected = {"scheduler": MANAGE, "worker": MANAGE, "triggerer": READ, "api-server": READ}
     assert {r["metadata"]["name"] for r in find_all(docs, "Role")} == {
-        f"{FULLNAME}-{n}" for n in [*expected, "cleanup", "secrets"]}
+        f"{FULLNAME}-{n}" for n in [*expected, "cleanup", "secrets", "secrets-install"]}
     for name, pod_verbs in expected.items():
         role = find(docs, "Role", f"{FULLNAME}-{name}")
         assert rules(role) == {
@@ -31,7 +31,9 @@ def test_roles_are_exact():
         roles = {r["metadata"]["name"] for r in find_all(render(switches), "Role")}
         assert (f"{FULLNAME}-cleanup" in roles) is exists, switches
     # the Secret generator: create (Kubernetes cannot limit it to names), and read and
-    # complete only the Secrets of its plan
+    # complete only the Secrets of its plan; its first-install hook the same
+    hook_role = find(docs, "Role", f"{FULLNAME}-secrets-install")
+    assert hook_role["rules"] == find(docs, "Role", f"{FULLNAME}-secrets")["rules"]
     assert find(docs, "Role", f"{FULLNAME}-secrets")["rules"] == [
         {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
         {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "patch"],
@@ -61,6 +63,8 @@ def test_worker_role_lives_in_the_task_namespace():
         (f"{FULLNAME}-cleanup", "tasks"),  # task pods
         (f"{FULLNAME}-secrets", "airflow"),
         (f"{FULLNAME}-secrets", "tasks"),  # the task pods' copies of the MovieLens logins
+        (f"{FULLNAME}-secrets-install", "airflow"),  # the same, as the first install's hook
+        (f"{FULLNAME}-secrets-install", "tasks"),
     ])
     in_tasks = find_all(docs, "Role")
     secrets_in_tasks = next(r for r in in_tasks if r["metadata"]["name"] == f"{FULLNAME}-secrets"
