@@ -13,7 +13,7 @@ For every task instance of the run, in order:
   task container started      the task image's container started (event Started, whole seconds)
   task container first output the program's first log line, by its own clock (task log)
   task container last output  the program's last log line, by its own clock (task log)
-  pod end seen                the operator saw the pod finish (task log)
+  pod end seen                the operator saw the pod finish while waiting for it to start (task log)
   task pod deleted            the operator deleted the pod (task log)
   ended                       the task instance ended (REST API: end_date)
 
@@ -44,7 +44,7 @@ from pathlib import Path
 PROGRAM_CLOCK = re.compile(r"^\[base\] (\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d+)")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 WHOLE_SECOND_MIDDLE = timedelta(seconds=0.5)
-POD_END_SEEN = re.compile(r"^Pod has reached \w+ phase|^Pod \S+ has phase (Succeeded|Failed)")
+POD_END_SEEN = re.compile(r"^Pod has reached (Succeeded|Failed) phase|^Pod \S+ has phase (Succeeded|Failed)")
 
 # The gaps reported per task: (name, from phase, to phase).
 GAPS = (
@@ -53,8 +53,10 @@ GAPS = (
     ("task started -> task pod scheduled", "task started", "task pod scheduled"),
     ("task pod scheduled -> task container started", "task pod scheduled", "task container started"),
     ("task container started -> last output", "task container started", "task container last output"),
-    ("last output -> pod end seen", "task container last output", "pod end seen"),
-    ("pod end seen -> ended", "pod end seen", "ended"),
+    # The operator logs the end it sees only when it sees it while the pod starts ("pod end
+    # seen"); a pod it follows ends with its deletion: that phase is in every task's log.
+    ("last output -> task pod deleted", "task container last output", "task pod deleted"),
+    ("task pod deleted -> ended", "task pod deleted", "ended"),
 )
 
 

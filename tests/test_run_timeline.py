@@ -38,6 +38,8 @@ LOGS = {
     ),
     "rank_movies": log(
         ("2026-12-03T08:57:57.000000Z", "Building pod rank-movies-lrcp1wkc with labels: {}"),
+        # a pod already running at the start-up check: not its end
+        ("2026-12-03T08:57:58.500000Z", "Pod has reached Running phase before launch timeout"),
         ("2026-12-03T08:58:00.000000Z", "Pod rank-movies-lrcp1wkc has phase Running"),
         ("2026-12-03T08:58:01.000000Z", "Pod rank-movies-lrcp1wkc has phase Succeeded"),
     ),

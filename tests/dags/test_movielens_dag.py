@@ -98,7 +98,7 @@ def test_every_task_deletes_its_pod_streams_logs_and_retries(dag):
         assert task.image_pull_policy == "Always"
         assert task.pool == "release-pool"
         # Seen each second while it starts: most of our programs end within the provider's 5 s.
-        assert task.startup_check_interval_seconds == 1
+        assert task.startup_check_interval_seconds == 0.25
 
 
 def test_runs_in_flight_come_from_the_chart(dag):

@@ -102,7 +102,7 @@ def test_timeline_of_the_first_run(release, airflow):
                 "task pod scheduled",
                 "task container started",
                 "task container last output",
-                "pod end seen",
+                "task pod deleted",
                 "ended",
             )
             if p not in task.phases
@@ -246,6 +246,7 @@ def test_git_sync_still_delivers_dags(release, airflow):
         "--set",
         "dags.gitSync.period=5s",
     )
+    release.settle("dag-processor")  # helm returns once the new pod is ready; the old one may still be ending
     dag_processor = release.component_pods("dag-processor")[0]
     assert "git-sync" in [c["name"] for c in dag_processor["spec"]["containers"]]
     release.git.commit({f"dags/{dag_id}.py": PROBE_DAG.format(source="git-sync", dag_id=dag_id)}, "add a probe DAG")
