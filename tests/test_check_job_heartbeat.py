@@ -5,7 +5,6 @@ environment's Airflow: for each state of the job table it answers as `airflow jo
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import subprocess
@@ -15,21 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.airflow_db import airflow_env, migrate
+
 SCRIPT = (Path(__file__).resolve().parents[1] / "chart" / "files" / "check-job-heartbeat.py").read_text()
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("airflow-home")
-    result = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env(home),
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    migrate(home)
     return home
-
-
-def env(home: Path) -> dict[str, str]:
-    return {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"}
 
 
 def this_host() -> str:
@@ -64,8 +58,8 @@ CASES = {
 def test_it_answers_as_airflow_jobs_check_does(home, case):
     set_jobs(home, *[(t, s, this_host() if h == "HERE" else h, ago) for t, s, h, ago in CASES[case]])
     airflow = subprocess.run([sys.executable, "-m", "airflow", "jobs", "check", "--job-type", "TriggererJob",
-                              "--local"], env=env(home), capture_output=True, text=True, timeout=300)
-    ours = subprocess.run([sys.executable, "-c", SCRIPT, "TriggererJob", "30"], env=env(home),
+                              "--local"], env=airflow_env(home), capture_output=True, text=True, timeout=300)
+    ours = subprocess.run([sys.executable, "-c", SCRIPT, "TriggererJob", "30"], env=airflow_env(home),
                           capture_output=True, text=True, timeout=60)
     assert (ours.returncode == 0) == (airflow.returncode == 0), (case, ours, airflow)
     assert (ours.returncode == 0) == (case in ("alive", "the latest of two")), case

@@ -6,7 +6,6 @@ SQLite here; the end-to-end suite runs it on PostgreSQL."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -15,30 +14,25 @@ from pathlib import Path
 import pytest
 from werkzeug.security import check_password_hash
 
+from tests.support.airflow_db import FAB_AUTH_MANAGER, migrate
+from tests.support.airflow_db import airflow_env as support_airflow_env
+
 FILES = Path(__file__).resolve().parents[1] / "chart" / "files"
 SCRIPT = (FILES / "sync-fab-users.py").read_text()
 WAIT = (FILES / "wait-for-fab-users.py").read_text()
+# The chart's FAB auth manager and its webserver_config.py
+FAB = {"AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER, "AIRFLOW__FAB__CONFIG_FILE": str(FILES / "webserver_config.py")}
 
 
 @pytest.fixture(scope="module")
 def airflow_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("airflow-home")
-    result = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=airflow_env(home),
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    migrate(home, **FAB)
     return home
 
 
 def airflow_env(home: Path, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-        "AIRFLOW__FAB__CONFIG_FILE": str(FILES / "webserver_config.py"),
-        **extra,
-    }
+    return support_airflow_env(home, **FAB, **extra)
 
 
 def user(tmp: Path, username: str, role: str, password: str, **fields: str) -> dict:

@@ -15,20 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.airflow_db import FAB_AUTH_MANAGER, migrate
+
 PATH = Path(__file__).resolve().parents[1] / "chart" / "files" / "wait-for-migrations.py"
 SCRIPT = PATH.read_text()
 
 
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("airflow-home")
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__AUTH_MANAGER": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
-           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"}
-    result = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return home / "airflow.db"
+    return migrate(tmp_path_factory.mktemp("airflow-home"), AIRFLOW__CORE__AUTH_MANAGER=FAB_AUTH_MANAGER)
 
 
 def wait(database: Path, seconds: int = 2, fab: bool = True) -> subprocess.CompletedProcess:

@@ -37,14 +37,15 @@ def as_utc(value) -> datetime:
 
 
 def main(job_type: str, threshold: float) -> int:
+    hostname = getfqdn()
     engine = create_engine(os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], poolclass=NullPool)
     with engine.connect() as connection:
         row = connection.execute(
             text("SELECT latest_heartbeat FROM job WHERE state = 'running' AND job_type = :job_type "
                  "AND hostname = :hostname ORDER BY latest_heartbeat DESC LIMIT 1"),
-            {"job_type": job_type, "hostname": getfqdn()}).first()
+            {"job_type": job_type, "hostname": hostname}).first()
     if row is None or row[0] is None:
-        print(f"no running {job_type} of this host ({getfqdn()})", file=sys.stderr)
+        print(f"no running {job_type} of this host ({hostname})", file=sys.stderr)
         return 1
     now = datetime.now(timezone.utc)  # noqa: UP017
     age = (now - as_utc(row[0])).total_seconds()

@@ -45,6 +45,10 @@ into the `job-name` label of its pods, whose values may not exceed 63 characters
 {{/* The ServiceAccount of a component: its serviceAccount.name, else <fullname>-<component>
 when the chart creates it, else the namespace's default. The cleanup hook and the test pods
 always have the chart's own. Usage: include "platform.serviceAccountName" (dict "root" $ "component" "scheduler") */}}
+{{/* The Secret generator's first-install hook: its Job, ServiceAccount, Roles, RoleBindings
+and NetworkPolicy share this name. */}}
+{{- define "platform.secretsInstallName" -}}{{ include "platform.fullname" . }}-secrets-install{{- end -}}
+
 {{- define "platform.serviceAccountName" -}}
 {{- $sa := get (include "platform.serviceAccountValues" .root | fromJson) .component -}}
 {{- if not $sa -}}

@@ -134,3 +134,14 @@ rules:
       {{- toYaml . | nindent 6 }}
     verbs: ["get", "patch"]
 {{- end -}}
+
+{{/* The generator's pods (the Job's and the install hook's): no ingress; DNS and the
+Kubernetes API out. */}}
+{{- define "platform.secretsNetworkPolicySpec" -}}
+{{- include "platform.np.podSelector" (dict "root" . "component" "secrets") }}
+policyTypes: [Ingress, Egress]
+ingress: []
+egress:
+  {{- include "platform.np.egressDns" . | nindent 2 }}
+  {{- include "platform.np.egressKubeApi" . | nindent 2 }}
+{{- end -}}

@@ -239,10 +239,15 @@ def airflow_cfg(docs: list[dict]) -> dict[str, dict[str, str]]:
     return {s: dict(parser.items(s)) for s in parser.sections()}
 
 
+def secrets_jobs(docs: list[dict]) -> list[dict]:
+    """The Secret generator's plain Job (not its first-install hook): one, or none without a plan."""
+    return [d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith(f"{FULLNAME}-secrets-")
+            and not is_hook(d)]
+
+
 def generated_secrets(docs: list[dict]) -> dict[str, dict]:
     """The Secrets the chart's Job makes in the cluster (its plan), by name."""
-    jobs = [d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith(f"{FULLNAME}-secrets-")
-            and not is_hook(d)]
+    jobs = secrets_jobs(docs)
     if not jobs:
         return {}
     (job,) = jobs

@@ -3,7 +3,7 @@ their Secrets at once instead of waiting in the kubelet's retry of a missing Sec
 
 from __future__ import annotations
 
-from chart_helpers import FULLNAME, find, find_all, is_hook, render
+from chart_helpers import FULLNAME, find, find_all, render, secrets_jobs
 
 HOOK = f"{FULLNAME}-secrets-install"
 
@@ -25,8 +25,7 @@ def test_the_hook_runs_the_jobs_program_before_the_release_and_is_removed_after(
     assert weight["ServiceAccount"] < weight["Role"] < weight["RoleBinding"] < weight["Job"]
     assert weight["NetworkPolicy"] < weight["Job"]
     hook_job = find(objects, "Job")
-    (job,) = [d for d in find_all(docs, "Job") if d["metadata"]["name"].startswith(f"{FULLNAME}-secrets-")
-              and not is_hook(d)]
+    (job,) = secrets_jobs(docs)
     hook_pod, job_pod = hook_job["spec"]["template"], job["spec"]["template"]
     assert hook_pod["spec"]["serviceAccountName"] == HOOK
     hook_pod["spec"]["serviceAccountName"] = job_pod["spec"]["serviceAccountName"]
@@ -46,7 +45,7 @@ def test_no_hook_where_the_chart_makes_a_namespace_or_generates_nothing():
     # the hook runs before the chart's Namespace exists: the plain Job alone, as before
     made = render({"pipeline": {"namespace": "tasks", "createNamespace": True}})
     assert not hook_objects(made)
-    assert [d for d in find_all(made, "Job") if d["metadata"]["name"].startswith(f"{FULLNAME}-secrets-")]
+    assert secrets_jobs(made)
     nothing = render({
         "airflow": {"secrets": {"existingSecret": "core"}, "admin": {"existingSecret": "admin"},
                     "externalDatabase": {"enabled": True, "existingSecret": "meta"}},
